@@ -1,0 +1,194 @@
+/**
+ * `spectroscope`: the command-line shell over core and engine. Bad input ends in one line on
+ * stderr naming the file and the problem, and a non-zero exit; never a stack trace.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildCatalogue, selectTypes, type Catalogue } from '../core/catalogue.js';
+import { SpectroscopeError } from '../core/errors.js';
+import { outputFileNames, resultsJson, sortedJson, unfrozenYaml } from '../core/export.js';
+import { loadModelFolder, type ModelFolder } from '../core/model.js';
+import { createNodePool } from '../engine/pool-node.js';
+import { scanModel, toScored } from '../engine/scan.js';
+import { listModelFolder } from './folder.js';
+import { formatBytes, formatCount, formatDuration } from './format.js';
+
+const HELP = `spectroscope — choose which layers to fine-tune with Spectrum (signal-to-noise of each weight matrix)
+
+Usage:
+  spectroscope scan <folder> [--top-percent P] [--all-types | --types a,b] [--out DIR] [--model-name NAME]
+  spectroscope inspect <folder>
+  spectroscope --help | --version
+
+Commands:
+  scan      Compute every selected matrix's singular values and Spectrum score, and write the
+            three files spectrum.py writes: snr_results_<slug>.json, snr_results_<slug>_sorted.json
+            and snr_results_<slug>_unfrozenparameters_<P>percent.yaml (Axolotl's unfrozen_parameters).
+  inspect   Summarise the model from its headers alone: architecture, parameters by dtype,
+            shards, weight types with counts and shapes. Reads no tensor data.
+
+Options (scan):
+  --top-percent P    percent of each type's layers to unfreeze, integer 0-100 (default 50)
+  --all-types        score every type with a weight, 1-D norms and embeddings included
+  --types a,b        score exactly these types (names as \`inspect\` lists them)
+  --out DIR          where to write the files (default: the current directory)
+  --model-name NAME  name used in the file names (default: the folder's name); '/' and '_' become '-'
+  --workers N        engine workers (default: the number of cores)
+
+Default types: every 2-D weight type except embeddings (what spectrum.py's oracle runs used).
+Types are grouped by their exact name (spectrum.py matches by substring; see the README).
+`;
+
+class UsageError extends Error {}
+
+function die(line: string, code: number): never {
+  process.stderr.write(`spectroscope: ${line}\n`);
+  process.exit(code);
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+        'top-percent': { type: 'string' },
+        'all-types': { type: 'boolean' },
+        types: { type: 'string' },
+        out: { type: 'string' },
+        'model-name': { type: 'string' },
+        workers: { type: 'string' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]!);
+  }
+  const { values, positionals } = parsed;
+  const [command, folder, ...extra] = positionals;
+  if (values.version) {
+    process.stdout.write('spectroscope 0.1.0\n');
+    return 0;
+  }
+  if (values.help || !command) {
+    process.stdout.write(HELP);
+    return command || values.help ? 0 : 2;
+  }
+  if (command !== 'scan' && command !== 'inspect') throw new UsageError(`unknown command ${JSON.stringify(command)} (try --help)`);
+  if (!folder) throw new UsageError(`${command} needs a model folder (try --help)`);
+  if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+  const dir = resolve(folder);
+  const model = await loadModelFolder(await listModelFolder(dir));
+  const catalogue = buildCatalogue(model);
+  if (command === 'inspect') {
+    process.stdout.write(inspectText(dir, model, catalogue));
+    return model.problems.length ? 1 : 0;
+  }
+  return scan(dir, model, catalogue, values);
+}
+
+function firstProblem(model: ModelFolder): SpectroscopeError | null {
+  const p = model.problems[0];
+  if (!p) return null;
+  const more = model.problems.length - 1;
+  return more ? new SpectroscopeError(p.code, p.file, `${p.message} (and ${more} more problem${more > 1 ? 's' : ''})`) : p;
+}
+
+async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, values: Record<string, string | boolean | undefined>): Promise<number> {
+  const percentText = (values['top-percent'] as string | undefined) ?? '50';
+  if (!/^\d+$/.test(percentText) || Number(percentText) > 100) throw new UsageError(`--top-percent must be an integer from 0 to 100, not ${JSON.stringify(percentText)}`);
+  const percent = Number(percentText);
+  if (values['all-types'] && values.types) throw new UsageError('use either --all-types or --types, not both');
+  const workersText = values.workers as string | undefined;
+  if (workersText !== undefined && !/^[1-9]\d*$/.test(workersText)) throw new UsageError(`--workers must be a positive integer, not ${JSON.stringify(workersText)}`);
+  const problem = firstProblem(model);
+  if (problem) throw problem;
+  if (catalogue.modules.length === 0) throw new SpectroscopeError('no-weights', basename(dir), 'has no weight tensors (no tensor name ends in ".weight")');
+
+  const typeNames = typeof values.types === 'string' ? values.types.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  const { types, unknown } = selectTypes(catalogue, { allTypes: values['all-types'] === true, ...(typeNames ? { types: typeNames } : {}) });
+  if (unknown.length) throw new UsageError(`unknown type ${JSON.stringify(unknown[0])}; this model's types: ${catalogue.types.map((t) => t.name).join(', ')}`);
+  if (types.length === 0) throw new UsageError('no types selected');
+  const unsupported = types.flatMap((t) => t.modules).find((m) => m.unsupported);
+  if (unsupported) throw new SpectroscopeError('quantized', unsupported.weight.file, `${unsupported.name}: ${unsupported.unsupported}; open the unquantized checkpoint`);
+
+  const modelName = (values['model-name'] as string | undefined) ?? basename(dir);
+  const outDir = resolve((values.out as string | undefined) ?? '.');
+  const names = outputFileNames(modelName, percent);
+  const pool = createNodePool(new URL('./engine-worker.mjs', import.meta.url), workersText ? { size: Number(workersText) } : {});
+  const tty = process.stderr.isTTY === true;
+  const ac = new AbortController();
+  const onSigint = () => ac.abort();
+  process.once('SIGINT', onSigint);
+  let outcome;
+  try {
+    outcome = await scanModel({
+      catalogue,
+      types,
+      pool,
+      sourceRef: (file) => ({ name: file, path: join(dir, file) }),
+      signal: ac.signal,
+      onResult: (_r, p) => {
+        if (!tty) return;
+        const eta = p.etaSeconds === null ? '' : `, ETA ${formatDuration(p.etaSeconds)}`;
+        process.stderr.write(`\r\x1b[2Kscanning: ${p.done}/${p.total} matrices, ${formatBytes(p.bytesRead)} of ${formatBytes(p.bytesTotal)} read, ${formatDuration(p.elapsedSeconds)} elapsed${eta}`);
+      },
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+    pool.close();
+  }
+  if (tty) process.stderr.write('\r\x1b[2K');
+  if (outcome.cancelled) die('scan cancelled; nothing written', 130);
+
+  const scored = toScored(outcome.results);
+  await mkdir(outDir, { recursive: true });
+  await writeFile(join(outDir, names.results), resultsJson(scored));
+  await writeFile(join(outDir, names.sorted), sortedJson(scored));
+  await writeFile(join(outDir, names.yaml), unfrozenYaml(scored, percent));
+  const failed = outcome.results.filter((r) => r.error);
+  for (const f of failed) process.stderr.write(`spectroscope: warning: ${f.module.weight.file}: ${f.module.name} not scored: ${f.error}\n`);
+  const backend = (await pool.backend().catch(() => 'wasm')) ?? 'wasm';
+  process.stderr.write(
+    `spectroscope: scored ${scored.length - failed.length} of ${scored.length} modules in ${types.length} types (${formatDuration(outcome.seconds)}, ${backend}, ${pool.size} workers); wrote ${names.yaml} and 2 JSON files to ${outDir}\n`,
+  );
+  return 0;
+}
+
+function inspectText(dir: string, model: ModelFolder, cat: Catalogue): string {
+  const lines: string[] = [];
+  lines.push(`Model: ${basename(dir)}`);
+  lines.push(`Architecture: ${cat.architecture ?? 'unknown (no config.json)'}${model.config?.model_type ? ` (${String(model.config.model_type)})` : ''}`);
+  const byDtype = new Map<string, number>();
+  let total = 0;
+  for (const t of model.tensors.values()) {
+    byDtype.set(t.dtype, (byDtype.get(t.dtype) ?? 0) + t.elements);
+    total += t.elements;
+  }
+  lines.push(`Parameters: ${formatCount(total)} (${[...byDtype].map(([d, n]) => `${d} ${formatCount(n)}`).join(', ') || 'none'})`);
+  lines.push(`Shards: ${model.shards.length}${model.index ? ` (index: ${model.index.file})` : ''}`);
+  for (const s of model.shards) lines.push(`  ${s.file}  ${formatBytes(s.fileSize)}  ${s.tensors.length} tensors`);
+  lines.push(`Layers: ${cat.layers.length}`);
+  if (cat.tiedHead) lines.push(`Tied head: lm_head is scored from ${cat.modules.find((m) => m.tiedTo)?.tiedTo} (tie_word_embeddings)`);
+  if (cat.quantization) lines.push(`Quantization: ${cat.quantization} (quantized modules are not supported yet)`);
+  lines.push('Types (* = scanned by default):');
+  const w = Math.max(...cat.types.map((t) => t.name.length), 4);
+  for (const t of cat.types) {
+    const note = t.modules.find((m) => m.unsupported)?.unsupported;
+    lines.push(`  ${t.defaultSelected ? '*' : ' '} ${t.name.padEnd(w)}  ${String(t.modules.length).padStart(4)} × ${t.shapes.join(', ')}  ${t.modules[0]!.dtype}${note ? `  (${note})` : ''}`);
+  }
+  for (const p of model.problems) lines.push(`Problem: ${p.describe()}`);
+  return lines.join('\n') + '\n';
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof UsageError) die(e.message, 2);
+    if (e instanceof SpectroscopeError) die(e.describe(), 1);
+    die(`internal error: ${(e as Error)?.message ?? String(e)}`, 70);
+  },
+);

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { MemorySource } from './bytesource.js';
+import { buildCatalogue } from './catalogue.js';
+import { loadModelFolder } from './model.js';
+import { writeSafetensors } from '../testing/safetensors-writer.js';
+
+const text = (s: string) => new TextEncoder().encode(s);
+const f32 = (name: string, shape: number[]) => ({ name, dtype: 'F32' as const, shape });
+const shard = (name: string, tensors: ReturnType<typeof f32>[]) => new MemorySource(writeSafetensors(tensors), name);
+const index = (map: Record<string, string>, name = 'model.safetensors.index.json') => new MemorySource(text(JSON.stringify({ metadata: {}, weight_map: map })), name);
+const config = (c: object) => new MemorySource(text(JSON.stringify(c)), 'config.json');
+
+describe('a sharded folder', () => {
+  const a = () => shard('model-00001-of-00002.safetensors', [f32('model.layers.0.mlp.up_proj.weight', [4, 2]), f32('model.embed_tokens.weight', [8, 2])]);
+  const b = () => shard('model-00002-of-00002.safetensors', [f32('model.layers.1.mlp.up_proj.weight', [4, 2]), f32('lm_head.weight', [8, 2])]);
+  const goodMap = {
+    'model.embed_tokens.weight': 'model-00001-of-00002.safetensors',
+    'model.layers.0.mlp.up_proj.weight': 'model-00001-of-00002.safetensors',
+    'model.layers.1.mlp.up_proj.weight': 'model-00002-of-00002.safetensors',
+    'lm_head.weight': 'model-00002-of-00002.safetensors',
+  };
+
+  it('reads all shards when index and shards agree', async () => {
+    const m = await loadModelFolder([b(), a(), index(goodMap), config({ architectures: ['LlamaForCausalLM'] })]);
+    expect(m.problems).toEqual([]);
+    expect(m.tensors.size).toBe(4);
+    const cat = buildCatalogue(m);
+    expect(cat.types.map((t) => t.name)).toEqual(['lm_head', 'mlp.up_proj', 'model.embed_tokens']);
+    expect(cat.types[1]!.modules.map((x) => x.name)).toEqual(['model.layers.0.mlp.up_proj', 'model.layers.1.mlp.up_proj']);
+    expect(cat.architecture).toBe('LlamaForCausalLM');
+  });
+
+  it('a missing shard names the index and the shard', async () => {
+    const m = await loadModelFolder([a(), index(goodMap)]);
+    expect(m.problems.map((p) => p.describe())).toContain(
+      'model.safetensors.index.json: weight_map names "model-00002-of-00002.safetensors" (for "model.layers.1.mlp.up_proj.weight"), which is not in the folder',
+    );
+    expect(m.tensors.size).toBe(2); // the rest is still read
+  });
+
+  it('a tensor in the wrong file names both', async () => {
+    const m = await loadModelFolder([a(), b(), index({ ...goodMap, 'lm_head.weight': 'model-00001-of-00002.safetensors' })]);
+    expect(m.problems.map((p) => p.describe())).toEqual([
+      'model.safetensors.index.json: weight_map puts "lm_head.weight" in model-00001-of-00002.safetensors, but it is in model-00002-of-00002.safetensors',
+    ]);
+  });
+
+  it('a tensor missing from the weight_map is reported', async () => {
+    const map: Record<string, string> = { ...goodMap };
+    delete map['lm_head.weight'];
+    const m = await loadModelFolder([a(), b(), index(map)]);
+    expect(m.problems.map((p) => p.code)).toEqual(['index-mismatch']);
+    expect(m.problems[0]!.file).toBe('model-00002-of-00002.safetensors');
+  });
+
+  it('the same tensor in two shards names both files', async () => {
+    const dup = shard('model-00002-of-00002.safetensors', [f32('model.layers.0.mlp.up_proj.weight', [4, 2])]);
+    const m = await loadModelFolder([a(), dup]);
+    expect(m.problems.map((p) => p.describe())).toEqual([
+      'model-00002-of-00002.safetensors: tensor "model.layers.0.mlp.up_proj.weight" is also in model-00001-of-00002.safetensors: each tensor must be in one shard only',
+    ]);
+  });
+
+  it.each(['../outside.safetensors', '/etc/passwd', 'C:\\x.safetensors', 'sub/../../x.safetensors'])('an index path climbing out (%s) is refused', async (p) => {
+    const m = await loadModelFolder([a(), index({ ...goodMap, 'lm_head.weight': p })]);
+    expect(m.problems.some((x) => x.code === 'index-path' && x.file === 'model.safetensors.index.json')).toBe(true);
+  });
+
+  it('an index that is not JSON', async () => {
+    const m = await loadModelFolder([a(), new MemorySource(text('{"weight_map": '), 'model.safetensors.index.json')]);
+    expect(m.problems.map((p) => p.code)).toEqual(['index-json']);
+  });
+});
+
+describe('folders without usable weights', () => {
+  it('a Git LFS pointer named .safetensors', async () => {
+    const m = await loadModelFolder([new MemorySource(text('version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 1000\n'), 'model.safetensors')]);
+    expect(m.problems[0]!.describe()).toMatch(/^model\.safetensors: is a Git LFS pointer/);
+  });
+  it('only a PyTorch .bin', async () => {
+    const m = await loadModelFolder([new MemorySource(new Uint8Array([0x50, 0x4b, 3, 4, 0, 0]), 'pytorch_model.bin'), config({})]);
+    expect(m.problems.map((p) => p.describe())).toContain('pytorch_model.bin: is a zip archive (a PyTorch checkpoint?), not safetensors: convert it to safetensors first');
+  });
+  it('a GGUF file', async () => {
+    const m = await loadModelFolder([new MemorySource(text('GGUF\u0003\u0000\u0000\u0000'), 'model.gguf')]);
+    expect(m.problems[0]!.code).toBe('gguf');
+  });
+  it('an empty folder', async () => {
+    const m = await loadModelFolder([]);
+    expect(m.problems.map((p) => p.code)).toEqual(['no-weights']);
+  });
+  it('an invalid config.json', async () => {
+    const m = await loadModelFolder([shard('model.safetensors', [f32('a.weight', [2, 2])]), new MemorySource(text('{oops'), 'config.json')]);
+    expect(m.problems.map((p) => p.describe())[0]).toMatch(/^config\.json: is not a valid JSON object/);
+  });
+});
+
+describe('tied heads and quantized weights', () => {
+  const base = [f32('model.embed_tokens.weight', [16, 4]), f32('model.layers.0.self_attn.q_proj.weight', [4, 4])];
+  it('tie_word_embeddings: true adds lm_head scored from the embedding', async () => {
+    const cat = buildCatalogue(await loadModelFolder([shard('model.safetensors', base), config({ tie_word_embeddings: true, vocab_size: 16 })]));
+    const head = cat.modules.find((m) => m.name === 'lm_head')!;
+    expect(head.tiedTo).toBe('model.embed_tokens');
+    expect(head.weight.name).toBe('model.embed_tokens.weight');
+    expect(cat.types.find((t) => t.name === 'lm_head')!.defaultSelected).toBe(true);
+    expect(cat.types.find((t) => t.name === 'model.embed_tokens')!.defaultSelected).toBe(false);
+  });
+  it('tie_word_embeddings: false adds nothing', async () => {
+    const cat = buildCatalogue(await loadModelFolder([shard('model.safetensors', base), config({ tie_word_embeddings: false })]));
+    expect(cat.modules.some((m) => m.name === 'lm_head')).toBe(false);
+  });
+  it('GPTQ qweight modules are recognised, listed and not scorable', async () => {
+    const q = [
+      { name: 'model.layers.0.mlp.down_proj.qweight', dtype: 'I32' as const, shape: [2, 8] },
+      { name: 'model.layers.0.mlp.down_proj.qzeros', dtype: 'I32' as const, shape: [1, 1] },
+      { name: 'model.layers.0.mlp.down_proj.scales', dtype: 'F16' as const, shape: [1, 8] },
+    ];
+    const cat = buildCatalogue(await loadModelFolder([shard('model.safetensors', [...base, ...q]), config({ quantization_config: { quant_method: 'gptq' } })]));
+    const m = cat.modules.find((x) => x.name === 'model.layers.0.mlp.down_proj')!;
+    expect(m.unsupported).toMatch(/GPTQ\/AWQ.*gptq.*not supported yet/);
+    expect(cat.types.find((t) => t.name === 'mlp.down_proj')!.defaultSelected).toBe(false);
+    expect(cat.quantization).toBe('gptq');
+  });
+  it('integer .weight tensors (bitsandbytes int8) are not scored as floats', async () => {
+    const t = [{ name: 'model.layers.0.mlp.up_proj.weight', dtype: 'I8' as const, shape: [4, 4] }, { name: 'model.layers.0.mlp.up_proj.SCB', dtype: 'F32' as const, shape: [4] }];
+    const cat = buildCatalogue(await loadModelFolder([shard('model.safetensors', t)]));
+    expect(cat.modules[0]!.unsupported).toMatch(/bitsandbytes int8/);
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * A pool of engine workers: one matrix per worker at a time, results as each finishes. The
+ * spawning of a worker is the environment's business (web worker or worker_thread); the pool
+ * only sees a comlink-wrapped EngineWorkerApi.
+ */
+import type { Remote } from 'comlink';
+import type { BackendName, EngineWorkerApi, MatrixFailure, MatrixJob, MatrixResult } from './types.js';
+
+export interface SpawnedWorker {
+  api: Remote<EngineWorkerApi>;
+  terminate(): void;
+}
+
+export interface PoolOptions {
+  size: number;
+  spawn: () => SpawnedWorker;
+  backend?: BackendName | 'auto';
+  blockBytes?: number;
+}
+
+interface Slot {
+  worker: SpawnedWorker;
+  ready: Promise<BackendName>;
+  busy: boolean;
+}
+
+export class WorkerPool {
+  private readonly slots: Slot[];
+  private readonly queue: { job: MatrixJob; resolve: (r: MatrixResult | MatrixFailure) => void; reject: (e: unknown) => void }[] = [];
+  private closed = false;
+
+  constructor(private readonly options: PoolOptions) {
+    this.slots = Array.from({ length: Math.max(1, options.size) }, () => this.makeSlot());
+  }
+
+  private makeSlot(): Slot {
+    const worker = this.options.spawn();
+    const ready = worker.api.init({ backend: this.options.backend ?? 'auto', blockBytes: this.options.blockBytes }) as Promise<BackendName>;
+    return { worker, ready, busy: false };
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** The backend the workers run (the first worker's answer). */
+  backend(): Promise<BackendName> {
+    return this.slots[0]!.ready;
+  }
+
+  run(job: MatrixJob): Promise<MatrixResult | MatrixFailure> {
+    if (this.closed) return Promise.reject(new Error('worker pool is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ job, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (slot.busy || this.queue.length === 0) continue;
+      const task = this.queue.shift()!;
+      slot.busy = true;
+      slot.ready
+        .then(() => slot.worker.api.compute(task.job) as Promise<MatrixResult | MatrixFailure>)
+        .then(task.resolve, (e: unknown) => {
+          // The worker died (out of memory, killed): replace it so the scan goes on, and report
+          // this matrix as failed rather than losing the whole scan.
+          const i = this.slots.indexOf(slot);
+          try {
+            slot.worker.terminate();
+          } catch {
+            /* already gone */
+          }
+          if (i >= 0 && !this.closed) this.slots[i] = this.makeSlot();
+          task.resolve({ id: task.job.id, error: `worker failed: ${(e as Error)?.message ?? String(e)}`, code: 'worker' });
+        })
+        .finally(() => {
+          slot.busy = false;
+          this.pump();
+        });
+    }
+  }
+
+  /** Drop queued jobs (running ones finish); they resolve as cancelled failures. */
+  cancelQueued(): void {
+    for (const t of this.queue.splice(0)) t.resolve({ id: t.job.id, error: 'cancelled', code: 'cancelled' });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.cancelQueued();
+    for (const s of this.slots) s.worker.terminate();
+  }
+}
