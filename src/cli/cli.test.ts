@@ -1,0 +1,141 @@
+/**
+ * The CLI end to end, as a user runs it (`node bin/spectroscope.mjs`, the bundled build), on
+ * every reference checkpoint and on derived folders whose expected output is still the
+ * reference's.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { expectClose, expectResultsMatch } from '../testing/compare.js';
+import { reshard, tieHead } from '../testing/generate.js';
+import { REPO_ROOT, oracleRuns, sharedModelDirs } from '../testing/shared-models.js';
+import { parsePyJson } from '../core/pyjson.js';
+
+const work = mkdtempSync(join(tmpdir(), 'spectroscope-cli-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function cli(args: string[], timeout = 120_000) {
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/spectroscope.mjs'), ...args], { encoding: 'utf8', timeout });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function outputs(dir: string) {
+  const names = readdirSync(dir);
+  const read = (re: RegExp) => {
+    const n = names.find((x) => re.test(x));
+    if (!n) throw new Error(`no file matching ${re} in ${dir}: ${names.join(', ')}`);
+    return { name: n, text: readFileSync(join(dir, n), 'utf8') };
+  };
+  return { results: read(/^snr_results_.*(?<!_sorted)\.json$/), sorted: read(/_sorted\.json$/), yaml: read(/\.yaml$/) };
+}
+
+describe('spectroscope scan on the reference checkpoints', () => {
+  for (const modelDir of sharedModelDirs()) {
+    for (const run of oracleRuns(modelDir)) {
+      it(`${basename(modelDir)} ${run.variant === 'oracle_out' ? '(default types)' : '--all-types'}`, () => {
+        const out = join(work, basename(modelDir), run.variant);
+        const r = cli(['scan', modelDir, '--out', out, ...(run.variant === 'oracle_out_all_types' ? ['--all-types'] : [])]);
+        expect(r.stderr).toMatch(/scored \d+ of \d+ modules/);
+        expect(r.code).toBe(0);
+        const ours = outputs(out);
+        expect(ours.yaml.name).toBe(basename(run.files.yaml));
+        expect(ours.yaml.text).toBe(readFileSync(run.files.yaml, 'utf8'));
+        expect(ours.results.name).toBe(basename(run.files.results));
+        expectResultsMatch(ours.results.text, readFileSync(run.files.results, 'utf8'));
+        expectResultsMatch(ours.sorted.text, readFileSync(run.files.sorted, 'utf8'));
+      });
+    }
+  }
+});
+
+describe('spectroscope scan on derived folders', () => {
+  const bf16 = sharedModelDirs().find((d) => basename(d) === 'synthetic-llama-2l-bf16')!;
+  it('a sharded BF16 model with an index gives the single-file reference result', async () => {
+    const dir = join(work, 'sharded', 'synthetic-llama-2l-bf16');
+    await reshard(bf16, dir, 3);
+    const out = join(work, 'sharded-out');
+    const r = cli(['scan', dir, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const run = oracleRuns(bf16)[0]!;
+    expect(outputs(out).yaml.text).toBe(readFileSync(run.files.yaml, 'utf8'));
+    expectResultsMatch(outputs(out).results.text, readFileSync(run.files.results, 'utf8'));
+  });
+
+  it('a tied head is scored from the embedding', async () => {
+    const dir = join(work, 'tied', 'synthetic-llama-2l-bf16');
+    await tieHead(bf16, dir);
+    const out = join(work, 'tied-out');
+    const r = cli(['scan', dir, '--all-types', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const ours = parsePyJson(outputs(out).results.text) as Record<string, { snr: number }>;
+    const ref = oracleRuns(bf16).find((x) => x.variant === 'oracle_out_all_types')!;
+    const refScores = parsePyJson(readFileSync(ref.files.results, 'utf8')) as Record<string, { snr: number }>;
+    expectClose(ours['lm_head']!.snr, refScores['model.embed_tokens']!.snr, 1e-5, 'tied lm_head = embedding score');
+    expectClose(ours['model.layers.1.mlp.down_proj']!.snr, refScores['model.layers.1.mlp.down_proj']!.snr);
+  });
+
+  it('--top-percent, --types and --model-name are honoured', () => {
+    const out = join(work, 'opts');
+    const r = cli(['scan', bf16, '--types', 'mlp.down_proj,self_attn.q_proj', '--top-percent', '100', '--model-name', 'org/my_model', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const o = outputs(out);
+    expect(o.yaml.name).toBe('snr_results_org-my-model_unfrozenparameters_100percent.yaml');
+    expect(o.yaml.text.split('\n').filter((l) => l.startsWith('# '))).toEqual(['# mlp.down_proj layers', '# self_attn.q_proj layers']);
+    expect(o.yaml.text.split('\n').filter((l) => l.startsWith('- model.'))).toHaveLength(4);
+  });
+});
+
+describe('spectroscope inspect and errors', () => {
+  const stories = sharedModelDirs().find((d) => basename(d) === 'stories260K')!;
+  it('inspect summarises from headers alone', () => {
+    const r = cli(['inspect', stories]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Architecture: LlamaForCausalLM/);
+    expect(r.stdout).toMatch(/Tied head: lm_head is scored from model\.embed_tokens/);
+    expect(r.stdout).toMatch(/\* mlp\.down_proj\s+5 × 64×172/);
+    expect(r.stdout).toMatch(/Parameters: .*F32/);
+  });
+
+  it('--help', () => {
+    const r = cli(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/spectroscope scan <folder>/);
+  });
+
+  const broken: [string, (dir: string) => void, RegExp][] = [
+    ['a truncated shard', (d) => writeFileSync(join(d, 'model.safetensors'), readFileSync(join(stories, 'model.safetensors')).subarray(0, 5000)), /^spectroscope: model\.safetensors: .*truncated/],
+    ['a Git LFS pointer', (d) => writeFileSync(join(d, 'model.safetensors'), 'version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n'), /^spectroscope: model\.safetensors: is a Git LFS pointer/],
+    ['no weights at all', (d) => writeFileSync(join(d, 'config.json'), '{}'), /^spectroscope: no \*\.safetensors file/],
+    ['an index naming a missing shard', (d) => {
+      writeFileSync(join(d, 'model.safetensors'), readFileSync(join(stories, 'model.safetensors')));
+      writeFileSync(join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'x.weight': 'model-2.safetensors' } }));
+    }, /^spectroscope: model\.safetensors\.index\.json: /],
+  ];
+  for (const [what, make, re] of broken) {
+    it(`${what}: exits non-zero with one line naming the file`, () => {
+      const dir = join(work, 'broken', what.replace(/\W+/g, '-'));
+      mkdirSync(dir, { recursive: true });
+      make(dir);
+      const t0 = Date.now();
+      const r = cli(['scan', dir, '--out', join(dir, 'out')], 10_000);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(re);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    });
+  }
+
+  it('a usage error exits 2', () => {
+    const r = cli(['scan', stories, '--top-percent', 'abc']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--top-percent must be an integer/);
+  });
+
+  it('a folder that does not exist', () => {
+    const r = cli(['scan', join(work, 'nope')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/nope: no such folder/);
+  });
+});
