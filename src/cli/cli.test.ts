@@ -105,13 +105,25 @@ describe('spectroscope inspect and errors', () => {
   });
 
   const broken: [string, (dir: string) => void, RegExp][] = [
-    ['a truncated shard', (d) => writeFileSync(join(d, 'model.safetensors'), readFileSync(join(stories, 'model.safetensors')).subarray(0, 5000)), /^spectroscope: model\.safetensors: .*truncated/],
-    ['a Git LFS pointer', (d) => writeFileSync(join(d, 'model.safetensors'), 'version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n'), /^spectroscope: model\.safetensors: is a Git LFS pointer/],
+    [
+      'a truncated shard',
+      (d) => writeFileSync(join(d, 'model.safetensors'), readFileSync(join(stories, 'model.safetensors')).subarray(0, 5000)),
+      /^spectroscope: model\.safetensors: .*truncated/,
+    ],
+    [
+      'a Git LFS pointer',
+      (d) => writeFileSync(join(d, 'model.safetensors'), 'version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n'),
+      /^spectroscope: model\.safetensors: is a Git LFS pointer/,
+    ],
     ['no weights at all', (d) => writeFileSync(join(d, 'config.json'), '{}'), /^spectroscope: no \*\.safetensors file/],
-    ['an index naming a missing shard', (d) => {
-      writeFileSync(join(d, 'model.safetensors'), readFileSync(join(stories, 'model.safetensors')));
-      writeFileSync(join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'x.weight': 'model-2.safetensors' } }));
-    }, /^spectroscope: model\.safetensors\.index\.json: /],
+    [
+      'an index naming a missing shard',
+      (d) => {
+        writeFileSync(join(d, 'model.safetensors'), readFileSync(join(stories, 'model.safetensors')));
+        writeFileSync(join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'x.weight': 'model-2.safetensors' } }));
+      },
+      /^spectroscope: model\.safetensors\.index\.json: /,
+    ],
   ];
   for (const [what, make, re] of broken) {
     it(`${what}: exits non-zero with one line naming the file`, () => {

@@ -99,21 +99,30 @@ function firstProblem(model: ModelFolder): SpectroscopeError | null {
 
 async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, values: Record<string, string | boolean | undefined>): Promise<number> {
   const percentText = (values['top-percent'] as string | undefined) ?? '50';
-  if (!/^\d+$/.test(percentText) || Number(percentText) > 100) throw new UsageError(`--top-percent must be an integer from 0 to 100, not ${JSON.stringify(percentText)}`);
+  if (!/^\d+$/.test(percentText) || Number(percentText) > 100)
+    throw new UsageError(`--top-percent must be an integer from 0 to 100, not ${JSON.stringify(percentText)}`);
   const percent = Number(percentText);
   if (values['all-types'] && values.types) throw new UsageError('use either --all-types or --types, not both');
   const workersText = values.workers as string | undefined;
-  if (workersText !== undefined && !/^[1-9]\d*$/.test(workersText)) throw new UsageError(`--workers must be a positive integer, not ${JSON.stringify(workersText)}`);
+  if (workersText !== undefined && !/^[1-9]\d*$/.test(workersText))
+    throw new UsageError(`--workers must be a positive integer, not ${JSON.stringify(workersText)}`);
   const problem = firstProblem(model);
   if (problem) throw problem;
   if (catalogue.modules.length === 0) throw new SpectroscopeError('no-weights', basename(dir), 'has no weight tensors (no tensor name ends in ".weight")');
 
-  const typeNames = typeof values.types === 'string' ? values.types.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  const typeNames =
+    typeof values.types === 'string'
+      ? values.types
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined;
   const { types, unknown } = selectTypes(catalogue, { allTypes: values['all-types'] === true, ...(typeNames ? { types: typeNames } : {}) });
   if (unknown.length) throw new UsageError(`unknown type ${JSON.stringify(unknown[0])}; this model's types: ${catalogue.types.map((t) => t.name).join(', ')}`);
   if (types.length === 0) throw new UsageError('no types selected');
   const unsupported = types.flatMap((t) => t.modules).find((m) => m.unsupported);
-  if (unsupported) throw new SpectroscopeError('quantized', unsupported.weight.file, `${unsupported.name}: ${unsupported.unsupported}; open the unquantized checkpoint`);
+  if (unsupported)
+    throw new SpectroscopeError('quantized', unsupported.weight.file, `${unsupported.name}: ${unsupported.unsupported}; open the unquantized checkpoint`);
 
   const modelName = (values['model-name'] as string | undefined) ?? basename(dir);
   const outDir = resolve((values.out as string | undefined) ?? '.');
@@ -134,7 +143,9 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
       onResult: (_r, p) => {
         if (!tty) return;
         const eta = p.etaSeconds === null ? '' : `, ETA ${formatDuration(p.etaSeconds)}`;
-        process.stderr.write(`\r\x1b[2Kscanning: ${p.done}/${p.total} matrices, ${formatBytes(p.bytesRead)} of ${formatBytes(p.bytesTotal)} read, ${formatDuration(p.elapsedSeconds)} elapsed${eta}`);
+        process.stderr.write(
+          `\r\x1b[2Kscanning: ${p.done}/${p.total} matrices, ${formatBytes(p.bytesRead)} of ${formatBytes(p.bytesTotal)} read, ${formatDuration(p.elapsedSeconds)} elapsed${eta}`,
+        );
       },
     });
   } finally {
@@ -178,7 +189,9 @@ function inspectText(dir: string, model: ModelFolder, cat: Catalogue): string {
   const w = Math.max(...cat.types.map((t) => t.name.length), 4);
   for (const t of cat.types) {
     const note = t.modules.find((m) => m.unsupported)?.unsupported;
-    lines.push(`  ${t.defaultSelected ? '*' : ' '} ${t.name.padEnd(w)}  ${String(t.modules.length).padStart(4)} × ${t.shapes.join(', ')}  ${t.modules[0]!.dtype}${note ? `  (${note})` : ''}`);
+    lines.push(
+      `  ${t.defaultSelected ? '*' : ' '} ${t.name.padEnd(w)}  ${String(t.modules.length).padStart(4)} × ${t.shapes.join(', ')}  ${t.modules[0]!.dtype}${note ? `  (${note})` : ''}`,
+    );
   }
   for (const p of model.problems) lines.push(`Problem: ${p.describe()}`);
   return lines.join('\n') + '\n';

@@ -109,7 +109,9 @@ function quantizedModules(names: Iterable<string>): Map<string, string> {
 const HEAD_EMBEDDINGS = ['embed_tokens', 'wte', 'embed_in', 'word_embeddings', 'tok_embeddings', 'shared'];
 
 function findInputEmbedding(modules: ModuleInfo[], config: ModelConfig | null): ModuleInfo | undefined {
-  const candidates = modules.filter((m) => !m.unsupported && m.weight.shape.length === 2 && HEAD_EMBEDDINGS.includes(m.name.slice(m.name.lastIndexOf('.') + 1)));
+  const candidates = modules.filter(
+    (m) => !m.unsupported && m.weight.shape.length === 2 && HEAD_EMBEDDINGS.includes(m.name.slice(m.name.lastIndexOf('.') + 1)),
+  );
   const vocab = config?.vocab_size;
   return candidates.find((m) => typeof vocab === 'number' && m.rows === vocab) ?? candidates[0];
 }
@@ -129,7 +131,8 @@ export function buildCatalogue(folder: Pick<ModelFolder, 'tensors' | 'tensorOrde
     const shape = t.shape;
     let unsupported: string | undefined;
     if (quantized.has(name)) unsupported = `${quantized.get(name)!}${quantMethod ? ` (${quantMethod})` : ''} are not supported yet`;
-    else if (!isFloatDtype(t.dtype)) unsupported = `${t.dtype} weights are not float weights${quantMethod ? ` (${quantMethod} quantized)` : ''}: not supported yet`;
+    else if (!isFloatDtype(t.dtype))
+      unsupported = `${t.dtype} weights are not float weights${quantMethod ? ` (${quantMethod} quantized)` : ''}: not supported yet`;
     else if (shape.length > 2) unsupported = `${shape.length}-D weights [${shape.join(', ')}] are not matrices`;
     else if (shape.length === 0) unsupported = 'a scalar weight is not a matrix';
     const [rows, cols] = shape.length === 1 ? [1, shape[0]!] : [shape[0] ?? 0, shape[1] ?? 0];
@@ -143,7 +146,16 @@ export function buildCatalogue(folder: Pick<ModelFolder, 'tensors' | 'tensorOrde
     const packed = tensors.get(name + '.qweight') ?? tensors.get(name + '.weight_packed');
     if (!packed) continue;
     const type = moduleType(name);
-    modules.push({ name, type, layer: moduleLayer(name), weight: packed, rows: packed.shape[0] ?? 0, cols: packed.shape[1] ?? 0, dtype: packed.dtype, unsupported: `${why}${quantMethod ? ` (${quantMethod})` : ''} are not supported yet` });
+    modules.push({
+      name,
+      type,
+      layer: moduleLayer(name),
+      weight: packed,
+      rows: packed.shape[0] ?? 0,
+      cols: packed.shape[1] ?? 0,
+      dtype: packed.dtype,
+      unsupported: `${why}${quantMethod ? ` (${quantMethod})` : ''} are not supported yet`,
+    });
   }
 
   // Tied head: the reference (through transformers) scans `lm_head` even when only the
@@ -168,7 +180,10 @@ export function buildCatalogue(folder: Pick<ModelFolder, 'tensors' | 'tensorOrde
   }
   const rankOf = (m: ModuleInfo) => prefixRank.get(m.type + '\u0000' + stripLayer(m.name.slice(0, m.name.length - m.type.length))) ?? 0;
   const types: TypeInfo[] = sortTypes([...byType.keys()]).map((name) => {
-    const list = byType.get(name)!.slice().sort((a, b) => rankOf(a) - rankOf(b) || (a.layer ?? -1) - (b.layer ?? -1) || naturalKey(a.name, b.name));
+    const list = byType
+      .get(name)!
+      .slice()
+      .sort((a, b) => rankOf(a) - rankOf(b) || (a.layer ?? -1) - (b.layer ?? -1) || naturalKey(a.name, b.name));
     const twoD = list.every((m) => m.weight.shape.length === 2);
     const embedding = list.some((m) => m.tiedTo === undefined && isEmbeddingModule(m.name));
     const scorable = list.some((m) => !m.unsupported);

@@ -44,7 +44,7 @@ export function bytesPerElement(d: FloatDtype): number {
 
 /** Exact float value of an IEEE-style minifloat with the given exponent/mantissa widths. */
 function minifloat(bits: number, expBits: number, manBits: number, bias: number, ieeeSpecials: boolean): number {
-  const sign = bits >> (expBits + manBits) & 1 ? -1 : 1;
+  const sign = (bits >> (expBits + manBits)) & 1 ? -1 : 1;
   const exp = (bits >> manBits) & ((1 << expBits) - 1);
   const man = bits & ((1 << manBits) - 1);
   const expMax = (1 << expBits) - 1;

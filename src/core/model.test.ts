@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { MemorySource } from './bytesource.js';
 import { buildCatalogue } from './catalogue.js';
 import { loadModelFolder } from './model.js';
-import { writeSafetensors } from '../testing/safetensors-writer.js';
+import { type TensorSpec, writeSafetensors } from '../testing/safetensors-writer.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const f32 = (name: string, shape: number[]) => ({ name, dtype: 'F32' as const, shape });
-const shard = (name: string, tensors: ReturnType<typeof f32>[]) => new MemorySource(writeSafetensors(tensors), name);
-const index = (map: Record<string, string>, name = 'model.safetensors.index.json') => new MemorySource(text(JSON.stringify({ metadata: {}, weight_map: map })), name);
+const shard = (name: string, tensors: TensorSpec[]) => new MemorySource(writeSafetensors(tensors), name);
+const index = (map: Record<string, string>, name = 'model.safetensors.index.json') =>
+  new MemorySource(text(JSON.stringify({ metadata: {}, weight_map: map })), name);
 const config = (c: object) => new MemorySource(text(JSON.stringify(c)), 'config.json');
 
 describe('a sharded folder', () => {
@@ -61,10 +62,13 @@ describe('a sharded folder', () => {
     ]);
   });
 
-  it.each(['../outside.safetensors', '/etc/passwd', 'C:\\x.safetensors', 'sub/../../x.safetensors'])('an index path climbing out (%s) is refused', async (p) => {
-    const m = await loadModelFolder([a(), index({ ...goodMap, 'lm_head.weight': p })]);
-    expect(m.problems.some((x) => x.code === 'index-path' && x.file === 'model.safetensors.index.json')).toBe(true);
-  });
+  it.each(['../outside.safetensors', '/etc/passwd', 'C:\\x.safetensors', 'sub/../../x.safetensors'])(
+    'an index path climbing out (%s) is refused',
+    async (p) => {
+      const m = await loadModelFolder([a(), index({ ...goodMap, 'lm_head.weight': p })]);
+      expect(m.problems.some((x) => x.code === 'index-path' && x.file === 'model.safetensors.index.json')).toBe(true);
+    },
+  );
 
   it('an index that is not JSON', async () => {
     const m = await loadModelFolder([a(), new MemorySource(text('{"weight_map": '), 'model.safetensors.index.json')]);
@@ -79,7 +83,9 @@ describe('folders without usable weights', () => {
   });
   it('only a PyTorch .bin', async () => {
     const m = await loadModelFolder([new MemorySource(new Uint8Array([0x50, 0x4b, 3, 4, 0, 0]), 'pytorch_model.bin'), config({})]);
-    expect(m.problems.map((p) => p.describe())).toContain('pytorch_model.bin: is a zip archive (a PyTorch checkpoint?), not safetensors: convert it to safetensors first');
+    expect(m.problems.map((p) => p.describe())).toContain(
+      'pytorch_model.bin: is a zip archive (a PyTorch checkpoint?), not safetensors: convert it to safetensors first',
+    );
   });
   it('a GGUF file', async () => {
     const m = await loadModelFolder([new MemorySource(text('GGUF\u0003\u0000\u0000\u0000'), 'model.gguf')]);
@@ -122,7 +128,10 @@ describe('tied heads and quantized weights', () => {
     expect(cat.quantization).toBe('gptq');
   });
   it('integer .weight tensors (bitsandbytes int8) are not scored as floats', async () => {
-    const t = [{ name: 'model.layers.0.mlp.up_proj.weight', dtype: 'I8' as const, shape: [4, 4] }, { name: 'model.layers.0.mlp.up_proj.SCB', dtype: 'F32' as const, shape: [4] }];
+    const t = [
+      { name: 'model.layers.0.mlp.up_proj.weight', dtype: 'I8' as const, shape: [4, 4] },
+      { name: 'model.layers.0.mlp.up_proj.SCB', dtype: 'F32' as const, shape: [4] },
+    ];
     const cat = buildCatalogue(await loadModelFolder([shard('model.safetensors', t)]));
     expect(cat.modules[0]!.unsupported).toMatch(/bitsandbytes int8/);
   });

@@ -111,7 +111,13 @@ export async function loadModelFolder(files: ByteSource[]): Promise<ModelFolder>
     }
     if (!index) {
       problems.push(
-        new SpectroscopeError('no-weights', '', others.length ? 'no *.safetensors file in the folder' : 'no *.safetensors file in the folder: open a Hugging Face model folder (config.json and *.safetensors)'),
+        new SpectroscopeError(
+          'no-weights',
+          '',
+          others.length
+            ? 'no *.safetensors file in the folder'
+            : 'no *.safetensors file in the folder: open a Hugging Face model folder (config.json and *.safetensors)',
+        ),
       );
     }
   }
@@ -124,7 +130,9 @@ export async function loadModelFolder(files: ByteSource[]): Promise<ModelFolder>
     for (const t of s.tensors) {
       const prev = tensors.get(t.name);
       if (prev) {
-        problems.push(new SpectroscopeError('duplicate-tensor', t.file, `tensor ${quoteForMessage(t.name)} is also in ${prev.file}: each tensor must be in one shard only`));
+        problems.push(
+          new SpectroscopeError('duplicate-tensor', t.file, `tensor ${quoteForMessage(t.name)} is also in ${prev.file}: each tensor must be in one shard only`),
+        );
         continue;
       }
       tensors.set(t.name, t);
@@ -148,14 +156,22 @@ export async function loadModelFolder(files: ByteSource[]): Promise<ModelFolder>
       const file = dir + rel.replace(/^\.\//, '');
       if (!shardByName.has(file)) {
         if (!missingReported.has(file) && !failedShards.has(file)) {
-          problems.push(new SpectroscopeError('index-missing-shard', index.file, `weight_map names ${quoteForMessage(rel)} (for ${quoteForMessage(tensor)}), which is not in the folder`));
+          problems.push(
+            new SpectroscopeError(
+              'index-missing-shard',
+              index.file,
+              `weight_map names ${quoteForMessage(rel)} (for ${quoteForMessage(tensor)}), which is not in the folder`,
+            ),
+          );
         }
         missingReported.add(file);
         continue;
       }
       const t = tensors.get(tensor);
       if (!t) {
-        problems.push(new SpectroscopeError('index-mismatch', index.file, `weight_map puts ${quoteForMessage(tensor)} in ${rel}, but ${rel} has no such tensor`));
+        problems.push(
+          new SpectroscopeError('index-mismatch', index.file, `weight_map puts ${quoteForMessage(tensor)} in ${rel}, but ${rel} has no such tensor`),
+        );
       } else if (t.file !== file) {
         problems.push(new SpectroscopeError('index-mismatch', index.file, `weight_map puts ${quoteForMessage(tensor)} in ${rel}, but it is in ${t.file}`));
       }
@@ -176,7 +192,9 @@ async function readIndex(src: ByteSource, problems: SpectroscopeError[]): Promis
     parsed = JSON.parse(await readText(src, 256 * 1024 * 1024));
   } catch (e) {
     const head = await src.read(0, Math.min(src.size, 64));
-    problems.push(sniffWrongFormat(src.name, head) ?? new SpectroscopeError('index-json', src.name, `is not valid JSON (${(e as Error).message.split('\n')[0]})`));
+    problems.push(
+      sniffWrongFormat(src.name, head) ?? new SpectroscopeError('index-json', src.name, `is not valid JSON (${(e as Error).message.split('\n')[0]})`),
+    );
     return null;
   }
   const wm = (parsed as { weight_map?: unknown } | null)?.weight_map;

@@ -50,7 +50,11 @@ describe('readSafetensorsHeader: valid files', () => {
   });
 
   it('accepts entries listed out of offset order, and zero-size tensors', async () => {
-    const h = { b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] }, a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, z: { dtype: 'F16', shape: [0, 5], data_offsets: [8, 8] } };
+    const h = {
+      b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
+      a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+      z: { dtype: 'F16', shape: [0, 5], data_offsets: [8, 8] },
+    };
     expect((await parse(withHeader(h, 8))).tensors.map((t) => t.name)).toEqual(['b', 'a', 'z']);
   });
 
@@ -91,7 +95,8 @@ describe('readSafetensorsHeader: each rule broken', () => {
   it('shape not an array', () => expectError(withHeader({ a: { dtype: 'F32', shape: 4, data_offsets: [0, 16] } }, 16), 'bad-shape'));
   it('negative shape', () => expectError(withHeader({ a: { dtype: 'F32', shape: [-1, 4], data_offsets: [0, 16] } }, 16), 'bad-shape'));
   it('fractional shape', () => expectError(withHeader({ a: { dtype: 'F32', shape: [1.5], data_offsets: [0, 4] } }, 4), 'bad-shape'));
-  it('element count overflowing 2^53', () => expectError(withHeader({ a: { dtype: 'F32', shape: [2 ** 30, 2 ** 30, 2 ** 30], data_offsets: [0, 4] } }, 4), 'bad-shape', /overflow/));
+  it('element count overflowing 2^53', () =>
+    expectError(withHeader({ a: { dtype: 'F32', shape: [2 ** 30, 2 ** 30, 2 ** 30], data_offsets: [0, 4] } }, 4), 'bad-shape', /overflow/));
   it('data_offsets missing', () => expectError(withHeader({ a: { dtype: 'F32', shape: [1] } }, 4), 'bad-offsets'));
   it('data_offsets of three numbers', () => expectError(withHeader({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4, 8] } }, 4), 'bad-offsets'));
   it('data_offsets negative', () => expectError(withHeader({ a: { dtype: 'F32', shape: [1], data_offsets: [-4, 0] } }, 4), 'bad-offsets'));
@@ -99,9 +104,15 @@ describe('readSafetensorsHeader: each rule broken', () => {
   it('byte span not elements × dtype size', () => expectError(withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, 4), 'size-mismatch'));
   it('first tensor not at offset 0', () => expectError(withHeader({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, 8), 'not-contiguous'));
   it('a gap between tensors', () =>
-    expectError(withHeader({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, 12), 'not-contiguous'));
+    expectError(
+      withHeader({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, 12),
+      'not-contiguous',
+    ));
   it('overlapping tensors', () =>
-    expectError(withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12), 'not-contiguous'));
+    expectError(
+      withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12),
+      'not-contiguous',
+    ));
   it('data section longer than the tensors', () => expectError(withHeader(headerObject([{ name: 'a', dtype: 'F32', shape: [1] }]), 8), 'data-size'));
   it('data section shorter than the tensors (truncated)', () => expectError(valid().slice(0, valid().length - 3), 'data-size', /truncated/));
   it('__metadata__ with a non-string value', () => expectError(withHeader({ __metadata__: { format: 1 } }), 'metadata'));
@@ -110,8 +121,7 @@ describe('readSafetensorsHeader: each rule broken', () => {
 
 describe('wrong formats are named for what they are', () => {
   const text = (s: string) => new TextEncoder().encode(s);
-  it('Git LFS pointer', () =>
-    expectError(text('version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 123456\n'), 'lfs-pointer', /git lfs pull/));
+  it('Git LFS pointer', () => expectError(text('version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 123456\n'), 'lfs-pointer', /git lfs pull/));
   it('GGUF', () => expectError(new Uint8Array([...text('GGUF'), 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), 'gguf'));
   it('PyTorch zip', () => expectError(new Uint8Array([0x50, 0x4b, 0x03, 0x04, ...new Array(60).fill(0)]), 'pytorch-pickle', /zip/));
   it('pickle', () => expectError(new Uint8Array([0x80, 0x02, ...new Array(60).fill(0x41)]), 'pytorch-pickle', /pickle/));

@@ -67,17 +67,25 @@ export async function readSafetensorsHeader(src: ByteSource): Promise<Safetensor
   const file = src.name;
   if (src.size < 8) {
     const head = src.size > 0 ? await src.read(0, src.size) : new Uint8Array(0);
-    throw sniffWrongFormat(file, head) ?? new SpectroscopeError('header-too-small', file, `is ${src.size} bytes: too small to be a safetensors file (truncated?)`);
+    throw (
+      sniffWrongFormat(file, head) ?? new SpectroscopeError('header-too-small', file, `is ${src.size} bytes: too small to be a safetensors file (truncated?)`)
+    );
   }
   const first = await src.read(0, Math.min(src.size, 64));
   const dv = new DataView(first.buffer, first.byteOffset, 8);
   const len64 = dv.getBigUint64(0, true);
   if (len64 > BigInt(MAX_HEADER_BYTES)) {
-    throw sniffWrongFormat(file, first) ?? new SpectroscopeError('header-too-large', file, `header length ${len64} is over the 100,000,000-byte limit: not a safetensors file, or corrupt`);
+    throw (
+      sniffWrongFormat(file, first) ??
+      new SpectroscopeError('header-too-large', file, `header length ${len64} is over the 100,000,000-byte limit: not a safetensors file, or corrupt`)
+    );
   }
   const headerBytes = Number(len64);
   if (8 + headerBytes > src.size) {
-    throw sniffWrongFormat(file, first) ?? new SpectroscopeError('header-length', file, `header length ${headerBytes} runs past the end of the ${src.size}-byte file (truncated?)`);
+    throw (
+      sniffWrongFormat(file, first) ??
+      new SpectroscopeError('header-length', file, `header length ${headerBytes} runs past the end of the ${src.size}-byte file (truncated?)`)
+    );
   }
   const raw = await src.read(8, headerBytes);
   let text: string;
@@ -112,7 +120,11 @@ export async function readSafetensorsHeader(src: ByteSource): Promise<Safetensor
   let expected = dataStart;
   for (const t of sorted) {
     if (t.offset !== expected) {
-      fail('not-contiguous', file, `tensor ${quoteForMessage(t.name)} starts at data offset ${t.offset - dataStart}, expected ${expected - dataStart}: tensors must be contiguous`);
+      fail(
+        'not-contiguous',
+        file,
+        `tensor ${quoteForMessage(t.name)} starts at data offset ${t.offset - dataStart}, expected ${expected - dataStart}: tensors must be contiguous`,
+      );
     }
     expected = t.offset + t.byteLength;
   }

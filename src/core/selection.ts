@@ -46,7 +46,12 @@ export function groupByType<T extends { type: string }>(items: T[]): Map<string,
 export function selectTop(results: ScoredModule[], percent: number): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const [type, group] of groupByType(results)) {
-    out.set(type, sortDescending(group).slice(0, topCount(group.length, percent)).map((m) => m.name));
+    out.set(
+      type,
+      sortDescending(group)
+        .slice(0, topCount(group.length, percent))
+        .map((m) => m.name),
+    );
   }
   return out;
 }

@@ -118,7 +118,8 @@ export async function scanModel(opts: ScanOptions): Promise<ScanOutcome> {
         for (const mod of g) results.set(mod.name, { module: mod, error: r.error });
         if (r.code === 'cancelled') return;
       } else {
-        for (const mod of g) results.set(mod.name, { module: mod, details: r.details, singularValues: r.singularValues, seconds: r.seconds, backend: r.backend });
+        for (const mod of g)
+          results.set(mod.name, { module: mod, details: r.details, singularValues: r.singularValues, seconds: r.seconds, backend: r.backend });
       }
       bytesRead += m.weight.byteLength;
       done++;

@@ -32,7 +32,16 @@ describe('engine against oracle_details.json', () => {
       await engine.init({ blockBytes: 4096 });
       let checked = 0;
       for (const m of selectTypes(cat, { allTypes: true }).types.flatMap((t) => t.modules)) {
-        const r = await engine.compute({ id: 0, source: { name: m.weight.file }, tensor: m.weight.name, offset: m.weight.offset, byteLength: m.weight.byteLength, dtype: m.dtype as FloatDtype, rows: m.rows, cols: m.cols });
+        const r = await engine.compute({
+          id: 0,
+          source: { name: m.weight.file },
+          tensor: m.weight.name,
+          offset: m.weight.offset,
+          byteLength: m.weight.byteLength,
+          dtype: m.dtype as FloatDtype,
+          rows: m.rows,
+          cols: m.cols,
+        });
         if (isFailure(r)) throw new Error(`${m.name}: ${r.error}`);
         const ref = run.details[m.name]!;
         expect(r.singularValues.length, m.name).toBe(ref.singular_values.length);
@@ -61,7 +70,16 @@ describe('engine on hostile matrices', () => {
     const src = new MemorySource(bytes, 'model.safetensors');
     return createEngineWorker(() => Promise.resolve(src));
   };
-  const job = (offset: number, rows: number, cols: number, dtype: FloatDtype = 'F32') => ({ id: 1, source: { name: 'model.safetensors' }, tensor: 't', offset, byteLength: rows * cols * 4, dtype, rows, cols });
+  const job = (offset: number, rows: number, cols: number, dtype: FloatDtype = 'F32') => ({
+    id: 1,
+    source: { name: 'model.safetensors' },
+    tensor: 't',
+    offset,
+    byteLength: rows * cols * 4,
+    dtype,
+    rows,
+    cols,
+  });
 
   it('NaN weights fail that matrix with a reason', async () => {
     const w = new Float32Array(12).fill(1);

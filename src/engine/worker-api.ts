@@ -45,7 +45,12 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
   };
 }
 
-async function singularValuesOf(linalg: Linalg, src: ByteSource, job: MatrixJob, blockBytes: number): Promise<{ singularValues: Float64Array; bytesRead: number }> {
+async function singularValuesOf(
+  linalg: Linalg,
+  src: ByteSource,
+  job: MatrixJob,
+  blockBytes: number,
+): Promise<{ singularValues: Float64Array; bytesRead: number }> {
   const bpe = bytesPerElement(job.dtype);
   const { rows, cols } = job;
   if (rows === 0 || cols === 0) throw new KernelError('bad-shape', `${job.tensor} is empty (${rows}×${cols})`);

@@ -44,7 +44,11 @@ export function oracleRuns(modelDir: string): OracleRun[] {
     const dir = join(modelDir, variant);
     if (!existsSync(dir)) continue;
     const names = readdirSync(dir);
-    const pick = (re: RegExp) => join(dir, names.find((n) => re.test(n))!);
+    const pick = (re: RegExp) =>
+      join(
+        dir,
+        names.find((n) => re.test(n))!,
+      );
     runs.push({
       dir,
       variant,
