@@ -151,3 +151,45 @@ describe('spectroscope inspect and errors', () => {
     expect(r.stderr).toMatch(/nope: no such folder/);
   });
 });
+
+describe('nothing lost: a killed scan resumes', () => {
+  it('kill halfway, scan again: finished matrices are kept and the result equals an uninterrupted scan', async () => {
+    const { spawn } = await import('node:child_process');
+    const { existsSync } = await import('node:fs');
+    const { encodeFloats, randomNormal, writeSafetensors } = await import('../testing/safetensors-writer.js');
+    const dir = join(work, 'resume', 'gen-model');
+    mkdirSync(dir, { recursive: true });
+    const n = 512;
+    const tensors = Array.from({ length: 16 }, (_, i) => ({
+      name: `model.layers.${i}.mlp.up_proj.weight`,
+      dtype: 'F32' as const,
+      shape: [n, n],
+      data: encodeFloats(randomNormal(n * n, i + 1, 0.02), 'F32'),
+    }));
+    writeFileSync(join(dir, 'model.safetensors'), writeSafetensors(tensors));
+    writeFileSync(join(dir, 'config.json'), '{"architectures": ["LlamaForCausalLM"]}');
+
+    const full = join(work, 'resume', 'full');
+    expect(cli(['scan', dir, '--out', full, '--workers', '1']).code).toBe(0);
+
+    const out = join(work, 'resume', 'killed');
+    const progress = join(out, 'snr_results_gen-model.progress.jsonl');
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/spectroscope.mjs'), 'scan', dir, '--out', out, '--workers', '1'], { stdio: 'ignore' });
+    const lines = () => (existsSync(progress) ? readFileSync(progress, 'utf8').split('\n').filter(Boolean).length - 1 : 0);
+    const t0 = Date.now();
+    while (lines() < 3 && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const keptBefore = lines();
+    expect(keptBefore).toBeGreaterThanOrEqual(3);
+    expect(keptBefore).toBeLessThan(16);
+    expect(existsSync(join(out, 'snr_results_gen-model.json'))).toBe(false);
+
+    const again = cli(['scan', dir, '--out', out, '--workers', '1']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`resuming: ${keptBefore} matrices kept`);
+    for (const f of ['snr_results_gen-model.json', 'snr_results_gen-model_sorted.json', 'snr_results_gen-model_unfrozenparameters_50percent.yaml']) {
+      expect(readFileSync(join(out, f), 'utf8'), f).toBe(readFileSync(join(full, f), 'utf8'));
+    }
+  });
+});

@@ -2,6 +2,7 @@
  * `spectroscope`: the command-line shell over core and engine. Bad input ends in one line on
  * stderr naming the file and the problem, and a non-zero exit; never a stack trace.
  */
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,6 +13,8 @@ import { loadModelFolder, type ModelFolder } from '../core/model.js';
 import { createNodePool } from '../engine/pool-node.js';
 import { scanModel, toScored } from '../engine/scan.js';
 import { listModelFolder } from './folder.js';
+import { PROGRESS_FORMAT, modelFingerprint, parseProgress, progressHeaderLine, progressRecordLine, tensorKey } from '../core/progress.js';
+import type { ScoreDetails } from '../core/spectrum.js';
 import { formatBytes, formatCount, formatDuration } from './format.js';
 
 const HELP = `spectroscope — choose which layers to fine-tune with Spectrum (signal-to-noise of each weight matrix)
@@ -35,6 +38,11 @@ Options (scan):
   --out DIR          where to write the files (default: the current directory)
   --model-name NAME  name used in the file names (default: the folder's name); '/' and '_' become '-'
   --workers N        engine workers (default: the number of cores)
+  --fresh            ignore results kept from an earlier, interrupted scan of the same files
+
+Every matrix's result is appended to snr_results_<slug>.progress.jsonl in --out as soon as it is
+computed; scanning the same files again (same names, sizes and headers) reuses those results, so
+Ctrl-C or a crash loses nothing.
 
 Default types: every 2-D weight type except embeddings (what spectrum.py's oracle runs used).
 Types are grouped by their exact name (spectrum.py matches by substring; see the README).
@@ -62,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
         out: { type: 'string' },
         'model-name': { type: 'string' },
         workers: { type: 'string' },
+        fresh: { type: 'boolean' },
       },
     });
   } catch (e) {
@@ -127,6 +136,19 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
   const modelName = (values['model-name'] as string | undefined) ?? basename(dir);
   const outDir = resolve((values.out as string | undefined) ?? '.');
   const names = outputFileNames(modelName, percent);
+  await mkdir(outDir, { recursive: true });
+  const progressPath = join(outDir, names.results.replace(/\.json$/, '.progress.jsonl'));
+  const fingerprint = modelFingerprint(model);
+  const kept = !values.fresh && existsSync(progressPath) ? parseProgress(readFileSync(progressPath, 'utf8'), fingerprint) : new Map();
+  const known = new Map<string, { details: ScoreDetails; singularValues: Float64Array }>();
+  for (const m of types.flatMap((t) => t.modules)) {
+    const r = kept.get(m.name);
+    if (r && r.tensor === tensorKey(m.weight.file, m.weight.name))
+      known.set(m.name, { details: r.details, singularValues: Float64Array.from(r.singularValues) });
+  }
+  if (kept.size === 0) writeFileSync(progressPath, progressHeaderLine({ format: PROGRESS_FORMAT, fingerprint, model: modelName }));
+  if (known.size) process.stderr.write(`spectroscope: resuming: ${known.size} matrices kept from an earlier scan of these files (--fresh to recompute)\n`);
+
   const pool = createNodePool(new URL('./engine-worker.mjs', import.meta.url), workersText ? { size: Number(workersText) } : {});
   const tty = process.stderr.isTTY === true;
   const ac = new AbortController();
@@ -140,7 +162,19 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
       pool,
       sourceRef: (file) => ({ name: file, path: join(dir, file) }),
       signal: ac.signal,
-      onResult: (_r, p) => {
+      known,
+      onResult: (r, p) => {
+        if (r.details && r.singularValues) {
+          appendFileSync(
+            progressPath,
+            progressRecordLine({
+              module: r.module.name,
+              tensor: tensorKey(r.module.weight.file, r.module.weight.name),
+              details: r.details,
+              singularValues: Array.from(r.singularValues),
+            }),
+          );
+        }
         if (!tty) return;
         const eta = p.etaSeconds === null ? '' : `, ETA ${formatDuration(p.etaSeconds)}`;
         process.stderr.write(
@@ -153,10 +187,10 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
     pool.close();
   }
   if (tty) process.stderr.write('\r\x1b[2K');
-  if (outcome.cancelled) die('scan cancelled; nothing written', 130);
+  if (outcome.cancelled)
+    die(`scan cancelled; ${outcome.results.filter((r) => r.details).length} results kept in ${progressPath} (run the same command again to resume)`, 130);
 
   const scored = toScored(outcome.results);
-  await mkdir(outDir, { recursive: true });
   await writeFile(join(outDir, names.results), resultsJson(scored));
   await writeFile(join(outDir, names.sorted), sortedJson(scored));
   await writeFile(join(outDir, names.yaml), unfrozenYaml(scored, percent));

@@ -30,6 +30,8 @@ export interface SafetensorsHeader {
   /** Where the data section starts (8 + headerBytes). */
   dataStart: number;
   metadata: Record<string, string> | null;
+  /** FNV-1a hash of the raw header bytes: with name and size, identifies the file for resuming. */
+  headerHash: string;
   /** In header order. */
   tensors: TensorInfo[];
 }
@@ -137,7 +139,7 @@ export async function readSafetensorsHeader(src: ByteSource): Promise<Safetensor
         : `file has ${dataSize - (expected - dataStart)} bytes after the last tensor: data size ${dataSize} does not match the header (${expected - dataStart})`,
     );
   }
-  return { file, fileSize: src.size, headerBytes, dataStart, metadata, tensors };
+  return { file, fileSize: src.size, headerBytes, dataStart, metadata, headerHash: fnv1a64(raw), tensors };
 }
 
 function parseMetadata(file: string, entry: unknown): Record<string, string> {
@@ -178,4 +180,16 @@ function parseEntry(file: string, name: string, entry: unknown, dataStart: numbe
     fail('size-mismatch', file, `tensor ${q}: ${dtype} [${shape.join(', ')}] needs ${bits / 8} bytes but data_offsets span ${end - begin}`);
   }
   return { name, dtype, shape, elements, offset: dataStart + begin, byteLength: end - begin, file };
+}
+
+/** 64-bit FNV-1a as two 32-bit halves (fast, sync, same in page, worker and Node; not for security). */
+export function fnv1a64(bytes: Uint8Array): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x050c5d1f;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    h1 = Math.imul(h1 ^ b, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ b ^ (h1 >>> 24), 0x01000193) >>> 0;
+  }
+  return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
 }
