@@ -128,7 +128,7 @@ async function main() {
       let note: string | undefined;
       if (backend === 'wasm-1') {
         const ts: number[] = [];
-        let sv = new Float64Array(0);
+        let sv: ArrayLike<number> = new Float64Array(0);
         for (let i = 0; i < repeats; i++) {
           const t0 = performance.now();
           sv = linalg.singularValues(w, rows, cols);

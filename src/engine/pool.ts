@@ -5,6 +5,7 @@
  */
 import type { Remote } from 'comlink';
 import type { BackendName, EngineWorkerApi, MatrixFailure, MatrixJob, MatrixResult } from './types.js';
+import { jobMemoryBytes } from './memory.js';
 
 export interface SpawnedWorker {
   api: Remote<EngineWorkerApi>;
@@ -16,7 +17,15 @@ export interface PoolOptions {
   spawn: () => SpawnedWorker;
   backend?: BackendName | 'auto';
   blockBytes?: number;
+  /**
+   * Bytes of matrix data the workers may hold at once (default 1.2 GB). A job that alone
+   * exceeds it still runs, but only when nothing else is running: memory stays bounded by the
+   * largest single matrix, not by the number of cores.
+   */
+  memoryBudget?: number;
 }
+
+export const DEFAULT_MEMORY_BUDGET = 1.2e9;
 
 interface Slot {
   worker: SpawnedWorker;
@@ -28,6 +37,8 @@ export class WorkerPool {
   private readonly slots: Slot[];
   private readonly queue: { job: MatrixJob; resolve: (r: MatrixResult | MatrixFailure) => void; reject: (e: unknown) => void }[] = [];
   private closed = false;
+  private memoryInFlight = 0;
+  private running = 0;
 
   constructor(private readonly options: PoolOptions) {
     this.slots = Array.from({ length: Math.max(1, options.size) }, () => this.makeSlot());
@@ -57,9 +68,17 @@ export class WorkerPool {
   }
 
   private pump(): void {
+    const budget = this.options.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
     for (const slot of this.slots) {
       if (slot.busy || this.queue.length === 0) continue;
-      const task = this.queue.shift()!;
+      // First queued job that fits the memory budget (or any job when nothing runs).
+      const idx =
+        this.running === 0 ? 0 : this.queue.findIndex((t) => this.memoryInFlight + jobMemoryBytes(t.job.rows, t.job.cols, this.options.blockBytes) <= budget);
+      if (idx < 0) return;
+      const task = this.queue.splice(idx, 1)[0]!;
+      const need = jobMemoryBytes(task.job.rows, task.job.cols, this.options.blockBytes);
+      this.memoryInFlight += need;
+      this.running++;
       slot.busy = true;
       slot.ready
         .then(() => slot.worker.api.compute(task.job) as Promise<MatrixResult | MatrixFailure>)
@@ -76,6 +95,8 @@ export class WorkerPool {
           task.resolve({ id: task.job.id, error: `worker failed: ${(e as Error)?.message ?? String(e)}`, code: 'worker' });
         })
         .finally(() => {
+          this.memoryInFlight -= need;
+          this.running--;
           slot.busy = false;
           this.pump();
         });

@@ -7,13 +7,8 @@ import type { ByteSource } from '../core/bytesource.js';
 import { bytesPerElement, decodeToFloat32 } from '../core/dtype.js';
 import { spectrumScore } from '../core/spectrum.js';
 import { type Linalg, KernelError, createLinalg } from './kernels/linalg.js';
+import { DEFAULT_BLOCK_BYTES, READ_CHUNK_BYTES } from './memory.js';
 import type { BackendName, EngineWorkerApi, MatrixFailure, MatrixJob, MatrixResult, SourceRef } from './types.js';
-
-/**
- * Tall matrices above this many decoded bytes are streamed in row blocks into the Gram
- * accumulator, so a 128k-vocabulary embedding never sits decoded in memory whole.
- */
-export const DEFAULT_BLOCK_BYTES = 64 * 1024 * 1024;
 
 export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteSource>): EngineWorkerApi {
   let linalg: Linalg | null = null;
@@ -68,7 +63,14 @@ async function singularValuesOf(
       acc.dispose();
     }
   }
-  const bytes = await src.read(job.offset, job.byteLength);
-  const w = decodeToFloat32(job.dtype, bytes);
+  // Whole matrix (wide, or small): read and decode in chunks straight into one float32 array,
+  // so the raw bytes of the whole tensor never sit in memory next to their decoded copy.
+  const w = new Float32Array(rows * cols);
+  const chunkElems = Math.max(1, Math.floor(READ_CHUNK_BYTES / bpe));
+  for (let e = 0; e < w.length; e += chunkElems) {
+    const n = Math.min(chunkElems, w.length - e);
+    const bytes = await src.read(job.offset + e * bpe, n * bpe);
+    decodeToFloat32(job.dtype, bytes, w.subarray(e, e + n));
+  }
   return { singularValues: linalg.singularValues(w, rows, cols), bytesRead: job.byteLength };
 }

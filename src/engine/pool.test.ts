@@ -1,0 +1,73 @@
+import type { Remote } from 'comlink';
+import { describe, expect, it } from 'vitest';
+import { WorkerPool } from './pool.js';
+import { jobMemoryBytes } from './memory.js';
+import type { EngineWorkerApi, MatrixJob, MatrixResult } from './types.js';
+
+const job = (id: number, rows: number, cols: number): MatrixJob => ({
+  id,
+  source: { name: 'f' },
+  tensor: `t${id}`,
+  offset: 0,
+  byteLength: rows * cols * 4,
+  dtype: 'F32',
+  rows,
+  cols,
+});
+
+/** Fake workers: each compute waits a tick; records how many run at once. */
+function fakePool(size: number, memoryBudget: number, crashOn = new Set<number>()) {
+  let running = 0;
+  let maxRunning = 0;
+  let spawned = 0;
+  const pool = new WorkerPool({
+    size,
+    memoryBudget,
+    spawn: () => {
+      spawned++;
+      const api = {
+        init: () => Promise.resolve('wasm'),
+        compute: async (j: MatrixJob) => {
+          running++;
+          maxRunning = Math.max(maxRunning, running);
+          await new Promise((r) => setTimeout(r, 5));
+          running--;
+          if (crashOn.has(j.id)) throw new Error('worker terminated (out of memory)');
+          return { id: j.id } as unknown as MatrixResult;
+        },
+      };
+      return { api: api as unknown as Remote<EngineWorkerApi>, terminate: () => {} };
+    },
+  });
+  return { pool, stats: () => ({ maxRunning, spawned }) };
+}
+
+describe('WorkerPool', () => {
+  it('runs up to one job per worker', async () => {
+    const { pool, stats } = fakePool(3, 1e12);
+    await Promise.all(Array.from({ length: 9 }, (_, i) => pool.run(job(i, 10, 10))));
+    expect(stats().maxRunning).toBe(3);
+  });
+
+  it('keeps the matrices in flight within the memory budget', async () => {
+    const big = jobMemoryBytes(4096, 14336);
+    const { pool, stats } = fakePool(4, big * 1.5);
+    const rs = await Promise.all(Array.from({ length: 6 }, (_, i) => pool.run(job(i, 4096, 14336))));
+    expect(rs).toHaveLength(6);
+    expect(stats().maxRunning).toBe(1);
+  });
+
+  it('runs a job larger than the whole budget alone rather than never', async () => {
+    const { pool, stats } = fakePool(2, 1000);
+    await Promise.all([pool.run(job(0, 1000, 1000)), pool.run(job(1, 1000, 1000))]);
+    expect(stats().maxRunning).toBe(1);
+  });
+
+  it('a worker that dies fails only its matrix, and is replaced', async () => {
+    const { pool, stats } = fakePool(2, 1e12, new Set([1]));
+    const rs = await Promise.all([0, 1, 2, 3].map((i) => pool.run(job(i, 10, 10))));
+    expect(rs.map((r) => ('error' in r ? 'failed' : 'ok'))).toEqual(['ok', 'failed', 'ok', 'ok']);
+    expect((rs[1] as { error: string }).error).toMatch(/worker failed: worker terminated/);
+    expect(stats().spawned).toBe(3);
+  });
+});
