@@ -1,0 +1,193 @@
+/**
+ * `npm run test:large` (not in CI): a checkpoint far larger than memory — at least 20 GB in
+ * several shards, including a 2,097,152×1024 BF16 embedding (4.3 GB) — scanned by the CLI under
+ * the 2 GB memory bound, with results checked against singular values known in closed form.
+ *
+ * The scanned matrices are built from Walsh functions, whose rows (or columns) are exactly
+ * orthogonal: W[i][j] = d(i or j) · (−1)^popcount(i & j). Their singular values are d·√n, with no
+ * numerical computation at all — an independent check of the whole pipeline.
+ *
+ *   npm run test:large -- [--dir /path/with/25GB/free] [--keep]
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parsePyJson } from '../core/pyjson.js';
+import { spectrumScore } from '../core/spectrum.js';
+
+const { values } = parseArgs({ args: process.argv.slice(2), options: { dir: { type: 'string' }, keep: { type: 'boolean' } } });
+const root = values.dir ?? join(tmpdir(), 'spectroscope-large');
+const modelDir = join(root, 'large-model');
+const RSS_LIMIT = 2e9;
+
+const EMB_ROWS = 2_097_152;
+const EMB_COLS = 1024;
+const LAYERS = 68;
+
+/** A bf16-exact scale per index: mantissa from the low 7 bits, a gentle exponent from the rest. */
+function scale(i: number): number {
+  return (1 + (i % 128) / 128) * 2 ** -(4 + ((i >> 7) % 4));
+}
+
+function bf16(x: number): number {
+  const f = new Float32Array([x]);
+  return new Uint32Array(f.buffer)[0]! >>> 16;
+}
+
+function parity(x: number): number {
+  x ^= x >>> 16;
+  x ^= x >>> 8;
+  x ^= x >>> 4;
+  x ^= x >>> 2;
+  x ^= x >>> 1;
+  return x & 1;
+}
+
+interface Entry {
+  name: string;
+  shape: [number, number];
+  /** Fills rows [r0, r0+n) of the tensor into `out` (BF16 bits). */
+  fill: (r0: number, n: number, out: Uint16Array) => void;
+}
+
+/** Columns scaled: W[i][j] = d_j·(−1)^popcount(i&j): σ_j = d_j·√rows (tall). */
+const walshColumns = (rows: number, cols: number): Entry['fill'] => {
+  const pos = Uint16Array.from({ length: cols }, (_, j) => bf16(scale(j)));
+  return (r0, n, out) => {
+    for (let r = 0; r < n; r++) for (let j = 0; j < cols; j++) out[r * cols + j] = pos[j]! | (parity((r0 + r) & j) << 15);
+  };
+};
+/** Rows scaled: W[i][j] = d_i·(−1)^popcount(i&j): σ_i = d_i·√cols (wide). */
+const walshRows = (cols: number, seed: number): Entry['fill'] => {
+  return (r0, n, out) => {
+    for (let r = 0; r < n; r++) {
+      const v = bf16(scale(r0 + r + seed));
+      for (let j = 0; j < cols; j++) out[r * cols + j] = v | (parity((r0 + r) & j) << 15);
+    }
+  };
+};
+const noise = (): Entry['fill'] => {
+  const block = new Uint16Array(1 << 22);
+  let s = 7;
+  for (let i = 0; i < block.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    block[i] = ((s >>> 31) << 15) | ((118 + ((s >>> 20) % 4)) << 7) | (s & 0x7f);
+  }
+  // Unscanned filler: a repeated random block writes at disk speed.
+  return (_r0, _n, out) => {
+    for (let i = 0; i < out.length; i += block.length) out.set(block.subarray(0, Math.min(block.length, out.length - i)), i);
+  };
+};
+
+function writeShard(file: string, entries: Entry[]): number {
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+  let off = 0;
+  for (const e of entries) {
+    const n = e.shape[0] * e.shape[1] * 2;
+    header[e.name] = { dtype: 'BF16', shape: e.shape, data_offsets: [off, off + n] };
+    off += n;
+  }
+  let text = JSON.stringify(header);
+  while ((text.length + 8) % 8) text += ' ';
+  const fd = openSync(file, 'w');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(text.length));
+  writeSync(fd, len);
+  writeSync(fd, text);
+  for (const e of entries) {
+    const [rows, cols] = e.shape;
+    const blockRows = Math.max(1, Math.floor((8 << 20) / cols));
+    const buf = new Uint16Array(blockRows * cols);
+    for (let r = 0; r < rows; r += blockRows) {
+      const n = Math.min(blockRows, rows - r);
+      e.fill(r, n, buf);
+      writeSync(fd, new Uint8Array(buf.buffer, 0, n * cols * 2));
+    }
+  }
+  closeSync(fd);
+  return 8 + text.length + off;
+}
+
+function generate(): { bytes: number; expected: Map<string, number> } {
+  mkdirSync(modelDir, { recursive: true });
+  const expected = new Map<string, number>();
+  const weightMap: Record<string, string> = {};
+  const shards: Entry[][] = [[{ name: 'model.embed_tokens.weight', shape: [EMB_ROWS, EMB_COLS], fill: walshColumns(EMB_ROWS, EMB_COLS) }]];
+  expected.set(
+    'model.embed_tokens',
+    spectrumScore(descending(Array.from({ length: EMB_COLS }, (_, j) => scale(j) * Math.sqrt(EMB_ROWS))), EMB_ROWS, EMB_COLS).score,
+  );
+  const perShard = 10;
+  for (let l = 0; l < LAYERS; l++) {
+    if (l % perShard === 0) shards.push([]);
+    const p = `model.layers.${l}.`;
+    shards
+      .at(-1)!
+      .push(
+        { name: p + 'self_attn.k_proj.weight', shape: [1024, 4096], fill: walshRows(4096, l) },
+        { name: p + 'mlp.up_proj.weight', shape: [14336, 4096], fill: noise() },
+        { name: p + 'mlp.down_proj.weight', shape: [4096, 14336], fill: noise() },
+      );
+    expected.set(p + 'self_attn.k_proj', spectrumScore(descending(Array.from({ length: 1024 }, (_, i) => scale(i + l) * 64)), 1024, 4096).score);
+  }
+  let bytes = 0;
+  shards.forEach((entries, i) => {
+    const name = `model-${String(i + 1).padStart(5, '0')}-of-${String(shards.length).padStart(5, '0')}.safetensors`;
+    const file = join(modelDir, name);
+    if (!existsSync(file)) console.log(`writing ${name}…`);
+    bytes += existsSync(file) ? 0 : writeShard(file, entries);
+    for (const e of entries) weightMap[e.name] = name;
+  });
+  writeFileSync(join(modelDir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }, null, 2));
+  writeFileSync(
+    join(modelDir, 'config.json'),
+    JSON.stringify({ architectures: ['LlamaForCausalLM'], model_type: 'llama', tie_word_embeddings: false, vocab_size: EMB_ROWS }),
+  );
+  return { bytes, expected };
+}
+
+function descending(xs: number[]): number[] {
+  return xs.sort((a, b) => b - a);
+}
+
+async function main() {
+  const t0 = performance.now();
+  const { expected } = generate();
+  console.log(`checkpoint ready in ${((performance.now() - t0) / 1000).toFixed(0)} s at ${modelDir}`);
+  const out = join(root, 'out');
+  const cli = new URL('./cli.mjs', import.meta.url).pathname;
+  const t1 = performance.now();
+  const child = spawn(process.execPath, [cli, 'scan', modelDir, '--types', 'model.embed_tokens,self_attn.k_proj', '--out', out, '--fresh'], {
+    env: { ...process.env, SPECTROSCOPE_STATS: '1' },
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    process.stderr.write(d);
+  });
+  const code = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? 1)));
+  if (code !== 0) throw new Error(`scan exited ${code}`);
+  const stats = JSON.parse(/SPECTROSCOPE_STATS (.*)/.exec(stderr)![1]!) as { peakRssBytes: number };
+  const results = parsePyJson(readFileSync(join(out, 'snr_results_large-model.json'), 'utf8')) as Record<string, { snr: number }>;
+  let worst = 0;
+  for (const [name, want] of expected) {
+    const got = results[name]?.snr;
+    if (got === undefined) throw new Error(`${name} missing from the results`);
+    worst = Math.max(worst, Math.abs(got - want) / Math.abs(want));
+  }
+  const seconds = (performance.now() - t1) / 1000;
+  console.log(
+    `scan: ${seconds.toFixed(0)} s, peak RSS ${(stats.peakRssBytes / 1e9).toFixed(2)} GB (limit ${RSS_LIMIT / 1e9} GB), max relative score error vs closed form ${worst.toExponential(2)} over ${expected.size} matrices`,
+  );
+  let ok = true;
+  if (stats.peakRssBytes > RSS_LIMIT) ((ok = false), console.error('FAIL: peak RSS over the bound'));
+  if (!(worst <= 1e-5)) ((ok = false), console.error('FAIL: scores differ from the closed form'));
+  if (!values.keep) rmSync(root, { recursive: true, force: true });
+  console.log(ok ? '1 passed, 0 failed' : '0 passed, 1 failed');
+  process.exit(ok ? 0 : 1);
+}
+
+await main();
