@@ -183,8 +183,14 @@ async function main() {
     `scan: ${seconds.toFixed(0)} s, peak RSS ${(stats.peakRssBytes / 1e9).toFixed(2)} GB (limit ${RSS_LIMIT / 1e9} GB), max relative score error vs closed form ${worst.toExponential(2)} over ${expected.size} matrices`,
   );
   let ok = true;
-  if (stats.peakRssBytes > RSS_LIMIT) ((ok = false), console.error('FAIL: peak RSS over the bound'));
-  if (!(worst <= 1e-5)) ((ok = false), console.error('FAIL: scores differ from the closed form'));
+  if (stats.peakRssBytes > RSS_LIMIT) {
+    ok = false;
+    console.error('FAIL: peak RSS over the bound');
+  }
+  if (!(worst <= 1e-5)) {
+    ok = false;
+    console.error('FAIL: scores differ from the closed form');
+  }
   if (!values.keep) rmSync(root, { recursive: true, force: true });
   console.log(ok ? '1 passed, 0 failed' : '0 passed, 1 failed');
   process.exit(ok ? 0 : 1);
