@@ -41,12 +41,16 @@ export class WorkerPool {
   private running = 0;
 
   constructor(private readonly options: PoolOptions) {
-    this.slots = Array.from({ length: Math.max(1, options.size) }, () => this.makeSlot());
+    this.slots = Array.from({ length: Math.max(1, options.size) }, (_, i) => this.makeSlot(i));
   }
 
-  private makeSlot(): Slot {
+  private makeSlot(index: number): Slot {
     const worker = this.options.spawn();
-    const ready = worker.api.init({ backend: this.options.backend ?? 'auto', blockBytes: this.options.blockBytes }) as Promise<BackendName>;
+    // One GPU serves the pool: in 'auto' mode only the first worker opens a device (the others
+    // would queue behind it on the same GPU anyway); a forced 'webgpu' puts every worker on it.
+    const want = this.options.backend ?? 'auto';
+    const backend = want === 'auto' && index > 0 ? 'wasm' : want;
+    const ready = worker.api.init({ backend, blockBytes: this.options.blockBytes }) as Promise<BackendName>;
     return { worker, ready, busy: false };
   }
 
@@ -91,7 +95,7 @@ export class WorkerPool {
           } catch {
             /* already gone */
           }
-          if (i >= 0 && !this.closed) this.slots[i] = this.makeSlot();
+          if (i >= 0 && !this.closed) this.slots[i] = this.makeSlot(i);
           task.resolve({ id: task.job.id, error: `worker failed: ${(e as Error)?.message ?? String(e)}`, code: 'worker' });
         })
         .finally(() => {

@@ -8,17 +8,34 @@ import { bytesPerElement, decodeToFloat32 } from '../core/dtype.js';
 import { spectrumScore } from '../core/spectrum.js';
 import { type Linalg, KernelError, createLinalg } from './kernels/linalg.js';
 import { DEFAULT_BLOCK_BYTES, READ_CHUNK_BYTES } from './memory.js';
+import { type GpuGram, GpuGramError, createGpuGram } from './webgpu/gram-gpu.js';
+
+/**
+ * Below this many multiply-adds the GPU's submit/read-back latency outweighs its speed, so in
+ * 'auto' mode small matrices stay on WASM. A forced 'webgpu' backend sends every matrix there.
+ */
+const GPU_MIN_MACS = 2 ** 27;
 import type { BackendName, EngineWorkerApi, MatrixFailure, MatrixJob, MatrixResult, SourceRef } from './types.js';
 
 export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteSource>): EngineWorkerApi {
   let linalg: Linalg | null = null;
   let blockBytes = DEFAULT_BLOCK_BYTES;
+  let gpu: GpuGram | null = null;
+  let gpuMinMacs = GPU_MIN_MACS;
 
   return {
     async init(options) {
       blockBytes = options.blockBytes ?? DEFAULT_BLOCK_BYTES;
       linalg ??= await createLinalg();
-      return 'wasm';
+      const want = options.backend ?? 'auto';
+      if (want !== 'wasm' && !gpu && typeof navigator !== 'undefined' && 'gpu' in navigator) {
+        // Forced WebGPU accepts a software adapter (headless CI); 'auto' only a real GPU, since
+        // a software adapter is slower than WASM. createGpuGram also returns null when the
+        // shader compiler breaks the compensated arithmetic (see gram-gpu.wgsl.ts).
+        gpu = await createGpuGram(undefined, { allowFallbackAdapter: want === 'webgpu' }).catch(() => null);
+        gpuMinMacs = want === 'webgpu' ? 0 : GPU_MIN_MACS;
+      }
+      return gpu ? 'webgpu' : 'wasm';
     },
 
     async compute(job: MatrixJob): Promise<MatrixResult | MatrixFailure> {
@@ -26,9 +43,27 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
       try {
         linalg ??= await createLinalg();
         const src = await openSource(job.source);
-        const { singularValues, bytesRead } = await singularValuesOf(linalg, src, job, blockBytes);
-        const details = spectrumScore(singularValues, job.rows, job.cols);
-        return { id: job.id, singularValues, details, bytesRead, seconds: (performance.now() - t0) / 1000, backend: 'wasm' as BackendName };
+        const k = Math.min(job.rows, job.cols);
+        const n = Math.max(job.rows, job.cols);
+        let out: { singularValues: Float64Array; bytesRead: number } | null = null;
+        let backend: BackendName = 'wasm';
+        if (gpu && k > 1 && (k * k * n) / 2 >= gpuMinMacs) {
+          try {
+            out = await singularValuesGpu(gpu, linalg, src, job, blockBytes);
+            backend = 'webgpu';
+          } catch (e) {
+            if (!(e instanceof GpuGramError)) throw e;
+            if (e.code === 'non-finite') throw new KernelError('non-finite', e.message);
+            if (e.code === 'device-lost' || e.code === 'destroyed') {
+              gpu.destroy();
+              gpu = null;
+            }
+            // Any other GPU failure: this matrix is recomputed on WASM below.
+          }
+        }
+        out ??= await singularValuesOf(linalg, src, job, blockBytes);
+        const details = spectrumScore(out.singularValues, job.rows, job.cols);
+        return { id: job.id, singularValues: out.singularValues, details, bytesRead: out.bytesRead, seconds: (performance.now() - t0) / 1000, backend };
       } catch (e) {
         if (e instanceof KernelError) {
           const msg = e.code === 'non-finite' ? 'weights contain NaN or Inf: not scored' : e.message;
@@ -38,6 +73,37 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
       }
     },
   };
+}
+
+/** The Gram on the GPU (compensated f32, see webgpu/), the eigenvalues in the WASM kernel (float64). */
+async function singularValuesGpu(
+  gpu: GpuGram,
+  linalg: Linalg,
+  src: ByteSource,
+  job: MatrixJob,
+  blockBytes: number,
+): Promise<{ singularValues: Float64Array; bytesRead: number }> {
+  const bpe = bytesPerElement(job.dtype);
+  const { rows, cols } = job;
+  let g: Float64Array;
+  if (rows >= cols && rows * cols * 4 > blockBytes) {
+    const blockRows = Math.max(1, Math.floor(blockBytes / (cols * 4)));
+    const acc = gpu.accumulator(cols);
+    try {
+      for (let r = 0; r < rows; r += blockRows) {
+        const n = Math.min(blockRows, rows - r);
+        const bytes = await src.read(job.offset + r * cols * bpe, n * cols * bpe);
+        await acc.addRows(decodeToFloat32(job.dtype, bytes), n);
+      }
+      g = await acc.finish();
+    } finally {
+      acc.dispose();
+    }
+  } else {
+    const bytes = await src.read(job.offset, job.byteLength);
+    g = await gpu.gram(decodeToFloat32(job.dtype, bytes), rows, cols);
+  }
+  return { singularValues: linalg.eigenvaluesOfGram(g, Math.min(rows, cols)), bytesRead: job.byteLength };
 }
 
 async function singularValuesOf(

@@ -1,0 +1,626 @@
+// Spectroscope numerical kernels (AssemblyScript → WASM, SIMD128).
+//
+// All singular values of a float32 weight matrix W (rows×cols) via the Gram route:
+//
+//   G = XXᵀ (k×k, k = min(rows, cols), X = W or Wᵀ)   → accumulated in float64
+//   G = Q T Qᵀ   (Householder tridiagonalisation, eigenvalues only: Q is never formed)
+//   λ(T)         (Pal–Walker–Kahan rational QL, EISPACK tqlrat)
+//   σ = sqrt(max(λ, 0)), descending
+//
+// WHY float64 accumulation: the Gram route squares the condition number. With
+// backward-stable eigenvalues the absolute error in λ is ~ c·ε·λmax, hence the error in a
+// small σ is ~ sqrt(c·ε)·σmax. In float32 (ε≈6e-8) that is ~1e-3·σmax for k in the
+// thousands: useless for the tail of the spectrum. In float64 (ε≈1.1e-16) it is
+// ~1e-7·σmax, which is below the float32 rounding noise of the weights themselves.
+// Products of two float32 values are exact in float64 (24+24 < 53 bits), so the only
+// Gram error is the summation rounding.
+//
+// Memory: a first-fit allocator with alloc/free over linear memory that grows on demand
+// (the module is built with --maximumMemory 65536 pages = 4 GiB). No managed objects
+// are ever created, so the AssemblyScript stub runtime is never used.
+//
+// Conventions: all matrices are row-major; pointers are byte addresses; `ld` is the
+// leading dimension (row stride) in elements. Gram buffers are padded to kp = ceil4(k)
+// rows/cols (ld >= kp, at least kp rows) so the 4×4 micro-kernel never needs edge cases.
+
+// ---------------------------------------------------------------------------------------
+// Allocator
+// ---------------------------------------------------------------------------------------
+// Blocks are [16-byte header | payload], contiguous from heapStart to heapTop.
+// Header: u32 payload size (multiple of 16), u32 free flag. Payloads are 16-byte aligned
+// (v128 loads on our buffers are then aligned). Few, large blocks live at any time, so a
+// linear first-fit walk that coalesces free runs lazily is plenty.
+
+const HDR: usize = 16;
+let heapStart: usize = 0;
+let heapTop: usize = 0;
+
+function heapInit(): void {
+  if (heapStart == 0) {
+    heapStart = (__heap_base + 15) & ~(<usize>15);
+    heapTop = heapStart;
+  }
+}
+
+/** Allocates `bytes` (16-byte aligned, NOT zeroed). Returns 0 when memory cannot grow. */
+export function alloc(bytes: usize): usize {
+  heapInit();
+  if (bytes > 0xffff0000) return 0;
+  const size: usize = (bytes + 15) & ~(<usize>15);
+  let p = heapStart;
+  while (p < heapTop) {
+    let sz = <usize>load<u32>(p);
+    if (load<u32>(p, 4) != 0) {
+      // Coalesce the run of free blocks starting here.
+      let next = p + HDR + sz;
+      while (next < heapTop && load<u32>(next, 4) != 0) {
+        sz += HDR + <usize>load<u32>(next);
+        next = p + HDR + sz;
+      }
+      if (next >= heapTop) {
+        heapTop = p; // trailing free run: give it back to the top
+        break;
+      }
+      store<u32>(p, <u32>sz);
+      if (sz >= size) {
+        if (sz - size >= HDR + 64) {
+          const q = p + HDR + size;
+          store<u32>(q, <u32>(sz - size - HDR));
+          store<u32>(q, 1, 4);
+          store<u32>(p, <u32>size);
+        }
+        store<u32>(p, 0, 4);
+        return p + HDR;
+      }
+    }
+    p += HDR + <usize>load<u32>(p);
+  }
+  const end: u64 = <u64>heapTop + <u64>HDR + <u64>size;
+  if (end > 0x100000000) return 0;
+  const needPages = <i32>((end + 0xffff) >> 16);
+  const havePages = memory.size();
+  if (needPages > havePages) {
+    if (memory.grow(needPages - havePages) < 0) return 0;
+  }
+  p = heapTop;
+  store<u32>(p, <u32>size);
+  store<u32>(p, 0, 4);
+  heapTop = <usize>end;
+  return p + HDR;
+}
+
+/** Frees a pointer returned by alloc (0 is ignored). */
+export function free(ptr: usize): void {
+  if (ptr == 0) return;
+  const h = ptr - HDR;
+  store<u32>(h, 1, 4);
+  if (h + HDR + <usize>load<u32>(h) == heapTop) heapTop = h;
+}
+
+/** Frees everything. */
+export function reset(): void {
+  heapInit();
+  heapTop = heapStart;
+}
+
+// ---------------------------------------------------------------------------------------
+// Gram matrix: G += X Xᵀ, lower triangle (4×4 tiles on the diagonal are computed whole)
+// ---------------------------------------------------------------------------------------
+// GotoBLAS-style SYRK. The shared dimension (length n) is cut into chunks of KC; each chunk
+// of X (k×KC, float32) is converted to float64 and packed into "micro-panels" of 4 rows,
+// p-major (4 doubles per p, 32 bytes). Because G = XXᵀ, the same packed buffer serves as
+// both the "A" and the "B" operand. Loop order per chunk:
+//   row block ib (MCG micro-panels = 256 KB, lives in L2)
+//     column micro-panel jg (8 KB, lives in L1)
+//       row micro-panels ig in the block, ig >= jg  → 4×4 micro-kernel
+// The micro-kernel keeps a 4×4 tile of G in 8 f64x2 registers: per p it does 2 vector
+// loads + 4 splat loads for 8 vector mul+add pairs (Zen3/Intel: 2 mul + 2 add ports → FP
+// bound, which is what we want). Relaxed-SIMD FMA would be faster but is not enabled by
+// default in Node 20 / Safari, so we use mul+add.
+
+const KC: i32 = 256;
+const MCG: i32 = 32;
+const PANEL: usize = <usize>KC * 32; // bytes per packed micro-panel
+
+/** Bytes of the packing buffer needed by gramRows/gramCols for Gram order k. */
+export function packBytes(k: i32): usize {
+  return PANEL * <usize>((k + 3) >> 2);
+}
+
+/** Chunk length of the shared dimension (rows per pass of gramRows). */
+export function chunkLength(): i32 {
+  return KC;
+}
+
+function kernel4x4(a: usize, b: usize, pc: i32, c: usize, ldb: usize): void {
+  let c00 = f64x2.splat(0),
+    c01 = f64x2.splat(0);
+  let c10 = f64x2.splat(0),
+    c11 = f64x2.splat(0);
+  let c20 = f64x2.splat(0),
+    c21 = f64x2.splat(0);
+  let c30 = f64x2.splat(0),
+    c31 = f64x2.splat(0);
+  // One p per iteration: 8 accumulators + 2 B vectors + 4 A splats = 14 of the 16 xmm
+  // registers V8 has on x64. (Manual unrolling made binaryen hoist loads and V8 spill.)
+  for (let p = 0; p < pc; p++) {
+    const b0 = v128.load(b),
+      b1 = v128.load(b, 16);
+    const a0 = v128.load64_splat(a);
+    c00 = f64x2.add(c00, f64x2.mul(a0, b0));
+    c01 = f64x2.add(c01, f64x2.mul(a0, b1));
+    const a1 = v128.load64_splat(a, 8);
+    c10 = f64x2.add(c10, f64x2.mul(a1, b0));
+    c11 = f64x2.add(c11, f64x2.mul(a1, b1));
+    const a2 = v128.load64_splat(a, 16);
+    c20 = f64x2.add(c20, f64x2.mul(a2, b0));
+    c21 = f64x2.add(c21, f64x2.mul(a2, b1));
+    const a3 = v128.load64_splat(a, 24);
+    c30 = f64x2.add(c30, f64x2.mul(a3, b0));
+    c31 = f64x2.add(c31, f64x2.mul(a3, b1));
+    a += 32;
+    b += 32;
+  }
+  let r = c;
+  v128.store(r, f64x2.add(v128.load(r), c00));
+  v128.store(r, f64x2.add(v128.load(r, 16), c01), 16);
+  r += ldb;
+  v128.store(r, f64x2.add(v128.load(r), c10));
+  v128.store(r, f64x2.add(v128.load(r, 16), c11), 16);
+  r += ldb;
+  v128.store(r, f64x2.add(v128.load(r), c20));
+  v128.store(r, f64x2.add(v128.load(r, 16), c21), 16);
+  r += ldb;
+  v128.store(r, f64x2.add(v128.load(r), c30));
+  v128.store(r, f64x2.add(v128.load(r, 16), c31), 16);
+}
+
+/** Lower-triangle SYRK over one packed chunk of length pc. */
+function syrkPacked(pk: usize, groups: i32, pc: i32, g: usize, ld: i32): void {
+  const ldb = (<usize>ld) << 3;
+  const tileRow = ldb << 2; // 4 rows of G
+  for (let ib = 0; ib < groups; ib += MCG) {
+    const ie = min(ib + MCG, groups);
+    for (let jg = 0; jg < ie; jg++) {
+      const bp = pk + PANEL * <usize>jg;
+      const i0 = max(ib, jg);
+      let ap = pk + PANEL * <usize>i0;
+      let cp = g + tileRow * <usize>i0 + ((<usize>jg) << 5);
+      for (let ig = i0; ig < ie; ig++) {
+        kernel4x4(ap, bp, pc, cp, ldb);
+        ap += PANEL;
+        cp += tileRow;
+      }
+    }
+  }
+}
+
+/** Packs rows p0..p0+pc of a row-major float32 block B (stride k): X[a][p] = B[p][a]. */
+function packRows(bp: usize, k: i32, p0: i32, pc: i32, pk: usize): void {
+  const full = k >> 2;
+  const rem = k & 3;
+  for (let p = 0; p < pc; p++) {
+    const src = bp + ((<usize>(p0 + p) * <usize>k) << 2);
+    let dst = pk + ((<usize>p) << 5);
+    for (let gi = 0; gi < full; gi++) {
+      const v = v128.load(src + ((<usize>gi) << 4));
+      v128.store(dst, f64x2.promote_low_f32x4(v));
+      v128.store(dst, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)), 16);
+      dst += PANEL;
+    }
+    if (rem != 0) {
+      const s = src + ((<usize>full) << 4);
+      for (let t = 0; t < 4; t++) {
+        store<f64>(dst + ((<usize>t) << 3), t < rem ? <f64>load<f32>(s + ((<usize>t) << 2)) : 0.0);
+      }
+    }
+  }
+}
+
+/** Packs columns p0..p0+pc of a row-major float32 matrix X (k rows, stride s). */
+function packCols(xp: usize, k: i32, s: i32, p0: i32, pc: i32, pk: usize): void {
+  const groups = (k + 3) >> 2;
+  for (let gi = 0; gi < groups; gi++) {
+    for (let t = 0; t < 4; t++) {
+      const a = (gi << 2) + t;
+      let dst = pk + PANEL * <usize>gi + ((<usize>t) << 3);
+      if (a < k) {
+        let src = xp + ((<usize>a * <usize>s + <usize>p0) << 2);
+        for (let p = 0; p < pc; p++) {
+          store<f64>(dst, <f64>load<f32>(src));
+          src += 4;
+          dst += 32;
+        }
+      } else {
+        for (let p = 0; p < pc; p++) {
+          store<f64>(dst, 0.0);
+          dst += 32;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * G += BᵀB for a row block B (r rows × k cols, float32, row-major, contiguous).
+ * G: float64, ld >= ceil4(k), at least ceil4(k) rows; only the lower triangle is valid.
+ * pk: packing buffer of packBytes(k) bytes. Used for tall W (rows >= cols), streamed.
+ */
+export function gramRows(b: usize, r: i32, k: i32, g: usize, ld: i32, pk: usize): void {
+  const groups = (k + 3) >> 2;
+  for (let p0 = 0; p0 < r; p0 += KC) {
+    const pc = min(KC, r - p0);
+    packRows(b, k, p0, pc, pk);
+    syrkPacked(pk, groups, pc, g, ld);
+  }
+}
+
+/**
+ * G += XXᵀ for X (k rows × n cols, float32, row stride s >= n). Used for wide W
+ * (rows < cols), possibly streamed in column chunks.
+ */
+export function gramCols(x: usize, k: i32, n: i32, s: i32, g: usize, ld: i32, pk: usize): void {
+  const groups = (k + 3) >> 2;
+  for (let p0 = 0; p0 < n; p0 += KC) {
+    const pc = min(KC, n - p0);
+    packCols(x, k, s, p0, pc, pk);
+    syrkPacked(pk, groups, pc, g, ld);
+  }
+}
+
+/** 1 when every diagonal entry of G is finite. A finite float32 input can never overflow
+ *  the float64 Gram (n·(3.4e38)² ≪ 1.8e308), and any NaN/Inf input reaches the diagonal
+ *  of its own row/column (Σx²), so this O(k) test detects non-finite input exactly. */
+export function diagFinite(g: usize, k: i32, ld: i32): i32 {
+  const step = (<usize>ld + 1) << 3;
+  let p = g;
+  for (let i = 0; i < k; i++) {
+    if (!isFinite<f64>(load<f64>(p))) return 0;
+    p += step;
+  }
+  return 1;
+}
+
+/** Copies the lower triangle onto the upper one (full symmetric G for consumers that want it). */
+export function mirrorLower(g: usize, k: i32, ld: i32): void {
+  const ldb = (<usize>ld) << 3;
+  for (let r = 1; r < k; r++) {
+    for (let c = 0; c < r; c++) {
+      store<f64>(g + <usize>c * ldb + ((<usize>r) << 3), load<f64>(g + <usize>r * ldb + ((<usize>c) << 3)));
+    }
+  }
+}
+
+/** Zeroes n float64 values. */
+export function zeroF64(p: usize, n: usize): void {
+  memory.fill(p, 0, n << 3);
+}
+
+// ---------------------------------------------------------------------------------------
+// Householder tridiagonalisation (eigenvalues only)
+// ---------------------------------------------------------------------------------------
+// Works on the LOWER triangle stored row-major, from the last row upwards (EISPACK tred1
+// order): step i takes row i, elements 0..i-1 — contiguous in memory — as the Householder
+// vector, annihilating all but A[i][i-1]. The leading i×i block is then updated
+//   p = τ A v,  q = p − (τ/2)(pᵀv) v,  A ← A − v qᵀ − q vᵀ.
+// Reading row r of the lower triangle gives both the dot product for p[r] and the axpy for
+// p[0..r-1], so the symmetric mat-vec touches each stored element once, with unit stride.
+//
+// The rank-2 update of step i and the mat-vec of step i−1 are FUSED into one sweep: row
+// i−1 is updated first (it holds the next Householder vector), then each row r < i−1 is
+// updated and immediately used for the next mat-vec while it is in L1. The trailing
+// matrix is thus streamed through memory once per step instead of twice (this phase is
+// memory-bound once the trailing triangle outgrows the L3 cache: ~9 GB/s here).
+// Next step for speed: blocked (dlatrd-style, read-only mat-vec + syr2k every nb steps)
+// or two-stage (dense→band→tridiagonal) reduction; both need far less memory traffic.
+
+function hsum(v: v128): f64 {
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+}
+
+/** row[0..len] −= u[r] w[c] + w[r] u[c] (row r of the pending rank-2 update, len = r). */
+function updateRow(row: usize, len: i32, u: usize, w: usize, ur: f64, wr: f64): void {
+  const urv = f64x2.splat(ur),
+    wrv = f64x2.splat(wr);
+  let c = 0;
+  for (; c + 1 <= len; c += 2) {
+    const o = (<usize>c) << 3;
+    const x = f64x2.sub(v128.load(row + o), f64x2.add(f64x2.mul(urv, v128.load(w + o)), f64x2.mul(wrv, v128.load(u + o))));
+    v128.store(row + o, x);
+  }
+  for (; c <= len; c++) {
+    const o = (<usize>c) << 3;
+    store<f64>(row + o, load<f64>(row + o) - (ur * load<f64>(w + o) + wr * load<f64>(u + o)));
+  }
+}
+
+/** p[0..m) += A_m v (A_m = leading m×m block, lower triangle); optionally first applying
+ *  the pending update A_m −= u wᵀ + w uᵀ to each row just before reading it. */
+function sweep(a: usize, ldb: usize, m: i32, u: usize, w: usize, v: usize, p: usize, upd: bool): void {
+  for (let r = 0; r < m; r++) {
+    const row = a + <usize>r * ldb;
+    const ro = (<usize>r) << 3;
+    const ur = upd ? load<f64>(u + ro) : 0.0;
+    const wr = upd ? load<f64>(w + ro) : 0.0;
+    const vr = load<f64>(v + ro);
+    const urv = f64x2.splat(ur),
+      wrv = f64x2.splat(wr),
+      vrv = f64x2.splat(vr);
+    let s0 = f64x2.splat(0),
+      s1 = f64x2.splat(0);
+    let c = 0;
+    if (upd) {
+      for (; c + 3 < r; c += 4) {
+        const o = (<usize>c) << 3;
+        const x0 = f64x2.sub(v128.load(row + o), f64x2.add(f64x2.mul(urv, v128.load(w + o)), f64x2.mul(wrv, v128.load(u + o))));
+        const x1 = f64x2.sub(v128.load(row + o, 16), f64x2.add(f64x2.mul(urv, v128.load(w + o, 16)), f64x2.mul(wrv, v128.load(u + o, 16))));
+        v128.store(row + o, x0);
+        v128.store(row + o, x1, 16);
+        s0 = f64x2.add(s0, f64x2.mul(x0, v128.load(v + o)));
+        s1 = f64x2.add(s1, f64x2.mul(x1, v128.load(v + o, 16)));
+        v128.store(p + o, f64x2.add(v128.load(p + o), f64x2.mul(x0, vrv)));
+        v128.store(p + o, f64x2.add(v128.load(p + o, 16), f64x2.mul(x1, vrv)), 16);
+      }
+    } else {
+      for (; c + 3 < r; c += 4) {
+        const o = (<usize>c) << 3;
+        const x0 = v128.load(row + o);
+        const x1 = v128.load(row + o, 16);
+        s0 = f64x2.add(s0, f64x2.mul(x0, v128.load(v + o)));
+        s1 = f64x2.add(s1, f64x2.mul(x1, v128.load(v + o, 16)));
+        v128.store(p + o, f64x2.add(v128.load(p + o), f64x2.mul(x0, vrv)));
+        v128.store(p + o, f64x2.add(v128.load(p + o, 16), f64x2.mul(x1, vrv)), 16);
+      }
+    }
+    let s = hsum(f64x2.add(s0, s1));
+    for (; c < r; c++) {
+      const o = (<usize>c) << 3;
+      let x = load<f64>(row + o);
+      if (upd) {
+        x -= ur * load<f64>(w + o) + wr * load<f64>(u + o);
+        store<f64>(row + o, x);
+      }
+      s += x * load<f64>(v + o);
+      store<f64>(p + o, load<f64>(p + o) + x * vr);
+    }
+    let x = load<f64>(row + ro);
+    if (upd) {
+      x -= 2.0 * ur * wr;
+      store<f64>(row + ro, x);
+    }
+    store<f64>(p + ro, load<f64>(p + ro) + s + x * vr);
+  }
+}
+
+/**
+ * Reduces the symmetric matrix (lower triangle of a, n×n, leading dimension ld; destroyed)
+ * to tridiagonal form: diagonal d[0..n), sub-diagonal e[i] couples i−1 and i (e[0] = 0).
+ * tmp: 4·n float64 of scratch.
+ */
+export function tridiagonalize(a: usize, n: i32, ld: i32, d: usize, e: usize, tmp: usize): void {
+  if (n <= 0) return;
+  const ldb = (<usize>ld) << 3;
+  const nb = (<usize>n) << 3;
+  let u = tmp,
+    w = tmp + nb,
+    v = tmp + 2 * nb,
+    p = tmp + 3 * nb;
+  let pending = false; // a rank-2 update (u, w) of the leading block is still to be applied
+  store<f64>(e, 0.0);
+  for (let i = n - 1; i >= 1; i--) {
+    const row = a + <usize>i * ldb;
+    const io = (<usize>i) << 3;
+    if (pending) updateRow(row, i, u, w, load<f64>(u + io), load<f64>(w + io));
+    store<f64>(d + io, load<f64>(row + io));
+
+    // Householder reflector H = I − τ v vᵀ with H x = β e_{i−1}, x = row[0..i) (LAPACK dlarfg).
+    const alpha = load<f64>(row + io - 8);
+    let xn2 = 0.0;
+    for (let c = 0; c < i - 1; c++) {
+      const x = load<f64>(row + ((<usize>c) << 3));
+      xn2 += x * x;
+    }
+    let tau = 0.0;
+    if (xn2 > 0.0) {
+      const beta = -copysign<f64>(sqrt<f64>(alpha * alpha + xn2), alpha);
+      tau = (beta - alpha) / beta;
+      const scal = 1.0 / (alpha - beta);
+      for (let c = 0; c < i - 1; c++) {
+        const o = (<usize>c) << 3;
+        store<f64>(v + o, load<f64>(row + o) * scal);
+      }
+      store<f64>(v + io - 8, 1.0);
+      store<f64>(e + io, beta);
+    } else {
+      store<f64>(e + io, alpha);
+    }
+
+    if (tau != 0.0) {
+      memory.fill(p, 0, (<usize>i) << 3);
+      sweep(a, ldb, i, u, w, v, p, pending);
+      // p ← τ p;  q = p − (τ/2)(pᵀv) v  (stored in p)
+      let dot = 0.0;
+      for (let c = 0; c < i; c++) {
+        const o = (<usize>c) << 3;
+        dot += load<f64>(p + o) * load<f64>(v + o);
+      }
+      const kk = 0.5 * tau * tau * dot;
+      for (let c = 0; c < i; c++) {
+        const o = (<usize>c) << 3;
+        store<f64>(p + o, tau * load<f64>(p + o) - kk * load<f64>(v + o));
+      }
+      // The new pending update is (v, q): swap buffers.
+      let t = u;
+      u = v;
+      v = t;
+      t = w;
+      w = p;
+      p = t;
+      pending = true;
+    } else {
+      if (pending) {
+        for (let r = 0; r < i; r++) {
+          const ro = (<usize>r) << 3;
+          updateRow(a + <usize>r * ldb, r, u, w, load<f64>(u + ro), load<f64>(w + ro));
+        }
+      }
+      pending = false;
+    }
+  }
+  store<f64>(d, load<f64>(a));
+}
+
+// ---------------------------------------------------------------------------------------
+// Eigenvalues of the symmetric tridiagonal matrix: rational QL (tqlrat)
+// ---------------------------------------------------------------------------------------
+// Pal–Walker–Kahan square-root-free QL with implicit Wilkinson-like shift, working on the
+// squared off-diagonal (Reinsch, CACM alg. 464; EISPACK tqlrat), written from its
+// published description. Eigenvalues come out ascending. Iterations are capped at 30·n in
+// total (like LAPACK dsterf): on failure we return the 1-based index of the eigenvalue
+// that did not converge instead of spinning.
+
+const MACHEP: f64 = 2.220446049250313e-16;
+
+/** e2[0..n): e2[i] = e[i]² (e2[0] ignored). d is overwritten by ascending eigenvalues.
+ *  Returns 0 or the 1-based index of the eigenvalue that did not converge. */
+export function tqlrat(d: usize, e2: usize, n: i32): i32 {
+  if (n <= 1) return 0;
+  for (let i = 1; i < n; i++) store<f64>(e2 + ((<usize>i - 1) << 3), load<f64>(e2 + ((<usize>i) << 3)));
+  store<f64>(e2 + ((<usize>n - 1) << 3), 0.0);
+  let f = 0.0,
+    b = 0.0,
+    c = 0.0;
+  let budget = 30 * n;
+  for (let l = 0; l < n; l++) {
+    const lo = (<usize>l) << 3;
+    let h = MACHEP * (abs<f64>(load<f64>(d + lo)) + sqrt<f64>(load<f64>(e2 + lo)));
+    if (b <= h) {
+      b = h;
+      c = b * b;
+    }
+    // Look for a small squared sub-diagonal element (e2[n-1] = 0 stops the scan).
+    let m = l;
+    while (load<f64>(e2 + ((<usize>m) << 3)) > c) m++;
+    if (m != l) {
+      while (true) {
+        if (budget-- <= 0) return l + 1;
+        // Shift from the leading 2×2 block.
+        let s = sqrt<f64>(load<f64>(e2 + lo));
+        let g = load<f64>(d + lo);
+        let p = (load<f64>(d + lo + 8) - g) / (2.0 * s);
+        const ap = abs<f64>(p);
+        const r0 = ap > 1e150 ? ap : sqrt<f64>(p * p + 1.0);
+        store<f64>(d + lo, s / (p + copysign<f64>(r0, p)));
+        h = g - load<f64>(d + lo);
+        for (let i = l + 1; i < n; i++) {
+          const o = (<usize>i) << 3;
+          store<f64>(d + o, load<f64>(d + o) - h);
+        }
+        f += h;
+        // Rational QL transformation.
+        g = load<f64>(d + ((<usize>m) << 3));
+        if (g == 0.0) g = b;
+        h = g;
+        s = 0.0;
+        for (let i = m - 1; i >= l; i--) {
+          const o = (<usize>i) << 3;
+          const e2i = load<f64>(e2 + o);
+          const di = load<f64>(d + o);
+          p = g * h;
+          const r = p + e2i;
+          store<f64>(e2 + o + 8, s * r);
+          s = e2i / r;
+          store<f64>(d + o + 8, h + s * (h + di));
+          g = di - e2i / g;
+          if (g == 0.0) g = b;
+          h = (g * p) / r;
+        }
+        const sg = s * g;
+        store<f64>(d + lo, h);
+        // Guard against underflow in the convergence test.
+        if (h == 0.0 || abs<f64>(sg) <= abs<f64>(c / h)) {
+          store<f64>(e2 + lo, sg);
+          break;
+        }
+        const e2l = h * sg;
+        store<f64>(e2 + lo, e2l);
+        if (e2l == 0.0) break;
+      }
+    }
+    // Insert the converged eigenvalue into the ascending prefix.
+    const pv = load<f64>(d + lo) + f;
+    let i = l;
+    while (i > 0 && pv < load<f64>(d + ((<usize>i - 1) << 3))) {
+      store<f64>(d + ((<usize>i) << 3), load<f64>(d + ((<usize>i - 1) << 3)));
+      i--;
+    }
+    store<f64>(d + ((<usize>i) << 3), pv);
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Driver
+// ---------------------------------------------------------------------------------------
+
+/** Scales the lower triangle by a power of two so that max|a| ∈ [1, 2); returns the
+ *  inverse factor (exact), or 0 when the matrix is zero. Keeps sums of squares in the
+ *  Householder step far from overflow/underflow whatever the weight scale. */
+export function scaleLower(a: usize, n: i32, ld: i32): f64 {
+  const ldb = (<usize>ld) << 3;
+  let mx = 0.0;
+  for (let r = 0; r < n; r++) {
+    const row = a + <usize>r * ldb;
+    for (let c = 0; c <= r; c++) mx = max(mx, abs<f64>(load<f64>(row + ((<usize>c) << 3))));
+  }
+  if (mx == 0.0) return 0.0;
+  let ex = <i32>((reinterpret<u64>(mx) >> 52) & 0x7ff);
+  if (ex == 0) ex = 1; // subnormal max: scale by 2^1022 (still exact)
+  if (ex > 2045) ex = 2045; // cannot happen for Gram matrices of float32 data
+  const s = reinterpret<f64>((<u64>(2046 - ex)) << 52); // 2^-(ex-1023)
+  const inv = reinterpret<f64>((<u64>ex) << 52); // 2^(ex-1023)
+  for (let r = 0; r < n; r++) {
+    const row = a + <usize>r * ldb;
+    for (let c = 0; c <= r; c++) {
+      const o = row + ((<usize>c) << 3);
+      store<f64>(o, load<f64>(o) * s);
+    }
+  }
+  return inv;
+}
+
+/** Bytes of scratch needed by gramSingularValues for order n. */
+export function eigWorkBytes(n: i32): usize {
+  return <usize>n * 48;
+}
+
+/**
+ * Singular values from a Gram matrix: G (lower triangle, n×n, ld; destroyed) → out[0..n)
+ * = sqrt(max(λ, 0)) in descending order. work: eigWorkBytes(n) bytes.
+ * Returns 0, or >0 when the QL iteration did not converge.
+ */
+export function gramSingularValues(g: usize, n: i32, ld: i32, work: usize, out: usize): i32 {
+  if (n <= 0) return 0;
+  const nb = (<usize>n) << 3;
+  const d = work,
+    e = work + nb,
+    tmp = work + 2 * nb;
+  const inv = scaleLower(g, n, ld);
+  if (inv == 0.0) {
+    memory.fill(out, 0, nb);
+    return 0;
+  }
+  tridiagonalize(g, n, ld, d, e, tmp);
+  for (let i = 0; i < n; i++) {
+    const o = (<usize>i) << 3;
+    const x = load<f64>(e + o);
+    store<f64>(e + o, x * x);
+  }
+  const info = tqlrat(d, e, n);
+  if (info != 0) return info;
+  for (let i = 0; i < n; i++) {
+    const lam = load<f64>(d + ((<usize>i) << 3)) * inv;
+    store<f64>(out + ((<usize>(n - 1 - i)) << 3), sqrt<f64>(max(lam, 0.0)));
+  }
+  return 0;
+}

@@ -1,0 +1,343 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { createLinalg, KernelError, type Linalg } from './linalg.js';
+import { LINALG_WASM_BASE64 } from './build/linalg-wasm.js';
+
+// Fixtures: scripts/kernel-fixtures.py (numpy/scipy, run by hand) → reference singular
+// values from LAPACK dgesdd in float64 on the float32 data. Python is not needed here.
+interface FixtureCase {
+  name: string;
+  rows: number;
+  cols: number;
+  offset?: number;
+  lcgSeed?: number;
+  sv: number[];
+}
+const manifest = JSON.parse(readFileSync(new URL('./fixtures/manifest.json', import.meta.url), 'utf8')) as {
+  cases: FixtureCase[];
+};
+const blob = readFileSync(new URL('./fixtures/matrices.f32', import.meta.url));
+const floats = new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
+
+/** Uniform [-1, 1) values exactly representable in float32; same LCG as the Python script. */
+function lcgMatrix(rows: number, cols: number, seed: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  let s = seed >>> 0;
+  for (let i = 0; i < out.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = ((s >>> 8) - 8388608) / 8388608;
+  }
+  return out;
+}
+
+function matrixOf(c: FixtureCase): Float32Array {
+  if (c.lcgSeed !== undefined) return lcgMatrix(c.rows, c.cols, c.lcgSeed);
+  return floats.subarray(c.offset!, c.offset! + c.rows * c.cols);
+}
+
+function fixture(name: string): FixtureCase {
+  const c = manifest.cases.find((x) => x.name === name);
+  if (!c) throw new Error(`no fixture ${name}`);
+  return c;
+}
+
+function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = w[r * cols + c]!;
+  return t;
+}
+
+/** max_i |a_i − b_i| / max(b) (0 when both are all-zero). */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const at = (x: ArrayLike<number>, i: number): number => x[i] ?? Number.NaN;
+  expect(a.length).toBe(b.length);
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(at(b, i)));
+  let err = 0;
+  for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(at(a, i) - at(b, i)));
+  return scale === 0 ? err : err / scale;
+}
+
+function expectDescendingNonNegative(s: Float64Array): void {
+  for (let i = 0; i < s.length; i++) {
+    expect(s[i]).toBeGreaterThanOrEqual(0);
+    if (i > 0) expect(s[i]).toBeLessThanOrEqual(s[i - 1]!);
+  }
+}
+
+// Required accuracy is 1e-5·σmax. Observed (max|Δσ|/σmax): ≤ 4e-15 on full-rank fixtures,
+// 7e-12 for cond 1e6, 6.3e-9 for the rank-3 one (its float32-noise singular values ~2e-8
+// come out as ~sqrt(ε)·σmax: the Gram-route floor). The guard catches regressions long
+// before they matter; singular values above 1e-3·σmax must also be relatively accurate.
+const REQUIRED = 1e-5;
+const GUARD = 5e-8;
+const LARGE_REL = 1e-10;
+
+function expectLargeRelative(s: Float64Array, ref: number[]): void {
+  const floor = 1e-3 * ref[0]!;
+  ref.forEach((r, i) => {
+    if (r > floor) expect(Math.abs(s[i]! - r)).toBeLessThanOrEqual(LARGE_REL * r);
+  });
+}
+
+let la: Linalg;
+beforeAll(async () => {
+  la = await createLinalg();
+});
+
+describe('singularValues vs LAPACK fixtures', () => {
+  for (const c of manifest.cases) {
+    it(`${c.name} (${c.rows}×${c.cols})`, () => {
+      const s = la.singularValues(matrixOf(c), c.rows, c.cols);
+      expect(s).toBeInstanceOf(Float64Array);
+      expect(s.length).toBe(Math.min(c.rows, c.cols));
+      expectDescendingNonNegative(s);
+      const err = relErr(s, c.sv);
+      expect(err).toBeLessThanOrEqual(REQUIRED);
+      expect(err).toBeLessThanOrEqual(GUARD);
+      expectLargeRelative(s, c.sv);
+    });
+  }
+
+  it('is invariant under transposition (tall and wide code paths agree)', () => {
+    for (const name of ['gauss_40x90', 'rank3_50x30', 'cond1e6_60x40', 'lcg_300x500']) {
+      const c = fixture(name);
+      const t = la.singularValues(transpose(matrixOf(c), c.rows, c.cols), c.cols, c.rows);
+      expect(relErr(t, c.sv)).toBeLessThanOrEqual(GUARD);
+    }
+  });
+
+  it('agrees when the input is staged through tiny slabs', async () => {
+    const small = await createLinalg({ stagingBytes: 4096 });
+    const c = fixture('lcg_300x500');
+    const w = matrixOf(c);
+    expect(relErr(small.singularValues(w, 300, 500), c.sv)).toBeLessThanOrEqual(GUARD);
+    expect(relErr(small.singularValues(transpose(w, 300, 500), 500, 300), c.sv)).toBeLessThanOrEqual(GUARD);
+  });
+});
+
+describe('gramAccumulator', () => {
+  const c = fixture('tall_200x64');
+  const w = matrixOf(c);
+
+  for (const blocks of [[200], [1, 199], [64, 64, 64, 8], [7, 7, 7, 179], Array(200).fill(1) as number[]]) {
+    it(`row blocks ${blocks.length > 6 ? `${blocks.length}×1` : blocks.join('+')} equal the one-shot result`, () => {
+      const oneShot = la.singularValues(w, c.rows, c.cols);
+      const acc = la.gramAccumulator(c.cols);
+      let r0 = 0;
+      for (const n of blocks) {
+        acc.addRows(w.slice(r0 * c.cols, (r0 + n) * c.cols), n);
+        r0 += n;
+      }
+      const s = acc.singularValues();
+      acc.dispose();
+      expect(s.length).toBe(64);
+      expect(relErr(s, oneShot)).toBeLessThanOrEqual(1e-13);
+      expect(relErr(s, c.sv)).toBeLessThanOrEqual(GUARD);
+    });
+  }
+
+  it('with fewer rows than columns returns min(rows, cols) values', () => {
+    const acc = la.gramAccumulator(c.cols);
+    acc.addRows(w.subarray(0, 10 * c.cols), 10);
+    const s = acc.singularValues();
+    acc.dispose();
+    const ref = la.singularValues(w.subarray(0, 10 * c.cols), 10, c.cols);
+    expect(s.length).toBe(10);
+    expect(relErr(s, ref)).toBeLessThanOrEqual(1e-12);
+  });
+
+  it('finishes once, then refuses more rows; refuses use after dispose', () => {
+    const acc = la.gramAccumulator(3);
+    acc.addRows(new Float32Array([3, 0, 0, 0, 4, 0]), 2);
+    const s1 = acc.singularValues();
+    expect(Array.from(s1)).toEqual([4, 3, 0].slice(0, 2));
+    expect(Array.from(acc.singularValues())).toEqual(Array.from(s1));
+    expect(() => acc.addRows(new Float32Array(3), 1)).toThrow();
+    acc.dispose();
+    acc.dispose();
+    expect(() => acc.singularValues()).toThrow();
+  });
+
+  it('handles zero columns and zero rows', () => {
+    const a0 = la.gramAccumulator(0);
+    a0.addRows(new Float32Array(0), 5);
+    expect(a0.singularValues().length).toBe(0);
+    a0.dispose();
+    const a1 = la.gramAccumulator(4);
+    expect(a1.singularValues().length).toBe(0);
+    a1.dispose();
+  });
+
+  it('throws non-finite at the offending block and bad-shape on a short block', () => {
+    const acc = la.gramAccumulator(4);
+    acc.addRows(new Float32Array([1, 2, 3, 4]), 1);
+    expect(() => acc.addRows(new Float32Array(3), 1)).toThrow(KernelError);
+    const bad = new Float32Array([1, 2, Number.NaN, 4]);
+    try {
+      acc.addRows(bad, 1);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(KernelError);
+      expect((err as KernelError).code).toBe('non-finite');
+    }
+    expect(() => acc.singularValues()).toThrow(KernelError);
+    acc.dispose();
+  });
+});
+
+describe('edge cases', () => {
+  it('empty matrices give no singular values', () => {
+    expect(la.singularValues(new Float32Array(0), 0, 0).length).toBe(0);
+    expect(la.singularValues(new Float32Array(0), 0, 7).length).toBe(0);
+    expect(la.singularValues(new Float32Array(0), 7, 0).length).toBe(0);
+  });
+
+  it('vectors: the single singular value is the float64 2-norm', () => {
+    for (const name of ['gauss_1x17', 'gauss_17x1']) {
+      const c = fixture(name);
+      const w = matrixOf(c);
+      let ss = 0;
+      for (const x of w) ss += x * x;
+      const s = la.singularValues(w, c.rows, c.cols);
+      expect(s.length).toBe(1);
+      expect(Math.abs(s[0]! - Math.sqrt(ss))).toBeLessThanOrEqual(4e-16 * Math.sqrt(ss));
+    }
+    const big = lcgMatrix(1, 100_000, 7);
+    let ss = 0;
+    for (const x of big) ss += x * x;
+    expect(la.singularValues(big, 1, 100_000)[0]).toBeCloseTo(Math.sqrt(ss), 10);
+    expect(la.singularValues(big, 100_000, 1)[0]).toBeCloseTo(Math.sqrt(ss), 10);
+  });
+
+  it('1×1, and exactly orthogonal rows', () => {
+    expect(Array.from(la.singularValues(new Float32Array([-3]), 1, 1))).toEqual([3]);
+    expect(Array.from(la.singularValues(new Float32Array([0, 2, 0, 5, 0, 0]), 2, 3))).toEqual([5, 2]);
+  });
+
+  it('an all-zero matrix has all-zero singular values', () => {
+    for (const [r, c] of [
+      [8, 5],
+      [5, 8],
+      [33, 33],
+    ] as const) {
+      const s = la.singularValues(new Float32Array(r * c), r, c);
+      expect(Array.from(s)).toEqual(new Array(Math.min(r, c)).fill(0));
+    }
+  });
+
+  it('extreme scales stay accurate (no overflow / underflow in the Gram)', () => {
+    const c = fixture('lcg_300x500');
+    const w = matrixOf(c);
+    for (const scale of [2 ** 100, 2 ** -120]) {
+      const ws = w.map((x) => x * scale);
+      const s = la.singularValues(ws, c.rows, c.cols);
+      expect(
+        relErr(
+          s.map((x) => x / scale),
+          c.sv,
+        ),
+      ).toBeLessThanOrEqual(GUARD);
+    }
+    // Largest finite float32 everywhere: Gram entries ~1e80, still finite in float64.
+    const maxf = new Float32Array(12).fill(3.4028234663852886e38);
+    const s = la.singularValues(maxf, 3, 4);
+    expect(s[0]! / (3.4028234663852886e38 * Math.sqrt(12))).toBeCloseTo(1, 12);
+    expect(s[1]).toBeLessThanOrEqual(1e-7 * s[0]!);
+  });
+
+  it('non-finite input throws KernelError("non-finite") on both paths', () => {
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      for (const [r, c] of [
+        [6, 9],
+        [9, 6],
+        [1, 9],
+        [9, 1],
+      ] as const) {
+        const w = lcgMatrix(r, c, 3);
+        w[w.length - 1] = bad;
+        try {
+          la.singularValues(w, r, c);
+          expect.unreachable();
+        } catch (err) {
+          expect(err).toBeInstanceOf(KernelError);
+          expect((err as KernelError).code).toBe('non-finite');
+        }
+      }
+    }
+    // The instance stays usable after an error.
+    const c = fixture('gauss_64x64');
+    expect(relErr(la.singularValues(matrixOf(c), 64, 64), c.sv)).toBeLessThanOrEqual(GUARD);
+  });
+
+  it('shape mismatches throw KernelError("bad-shape")', () => {
+    const cases: [Float32Array, number, number][] = [
+      [new Float32Array(5), 2, 3],
+      [new Float32Array(6), -2, -3],
+      [new Float32Array(6), 2.5, 2.4],
+      [new Float32Array(6), Number.NaN, 6],
+    ];
+    for (const [w, r, c] of cases) {
+      try {
+        la.singularValues(w, r, c);
+        expect.unreachable();
+      } catch (err) {
+        expect(err).toBeInstanceOf(KernelError);
+        expect((err as KernelError).code).toBe('bad-shape');
+      }
+    }
+    expect(() => la.gramAccumulator(-1)).toThrow(KernelError);
+  });
+
+  it('repeated calls are deterministic', () => {
+    const c = fixture('lcg_300x500');
+    const w = matrixOf(c);
+    const first = la.singularValues(w, 300, 500);
+    for (let i = 0; i < 5; i++) la.singularValues(w, 300, 500);
+    expect(Array.from(la.singularValues(w, 300, 500))).toEqual(Array.from(first));
+  });
+});
+
+describe('WASM allocator', () => {
+  it('reuses freed blocks, coalesces, and fails cleanly beyond 4 GiB', async () => {
+    const { instance } = await WebAssembly.instantiate(Buffer.from(LINALG_WASM_BASE64, 'base64'), {});
+    const ex = instance.exports as unknown as {
+      memory: WebAssembly.Memory;
+      alloc(n: number): number;
+      free(p: number): void;
+    };
+    const a = ex.alloc(1000) >>> 0;
+    const b = ex.alloc(3 << 20) >>> 0;
+    const c = ex.alloc(1000) >>> 0;
+    expect(a % 16).toBe(0);
+    expect(b).toBeGreaterThan(a);
+    expect(c).toBeGreaterThan(b);
+    const size = ex.memory.buffer.byteLength;
+    ex.free(b);
+    expect(ex.alloc(2 << 20) >>> 0).toBe(b); // first fit into the hole
+    ex.free(b);
+    ex.free(a);
+    expect(ex.alloc(3 << 20) >>> 0).toBe(a); // a + b coalesced
+    ex.free(a);
+    ex.free(c);
+    for (let i = 0; i < 50; i++) ex.free(ex.alloc(2 << 20));
+    expect(ex.memory.buffer.byteLength).toBe(size); // no growth from reuse
+    expect(ex.alloc(0xfffffff0) >>> 0).toBe(0); // beyond 4 GiB: 0, no trap
+  });
+});
+
+describe('eigenvaluesOfGram', () => {
+  it('gives the singular values of W from an externally computed WᵀW', async () => {
+    const { createLinalg: create } = await import('./linalg.js');
+    const la = await create();
+    const rows = 37;
+    const cols = 11;
+    const w = Float32Array.from({ length: rows * cols }, (_, i) => Math.sin(i * 1.3) + (i % 7) * 0.1);
+    const g = new Float64Array(cols * cols);
+    for (let a = 0; a < cols; a++) for (let b = 0; b < cols; b++) for (let r = 0; r < rows; r++) g[a * cols + b]! += w[r * cols + a]! * w[r * cols + b]!;
+    const want = la.singularValues(w, rows, cols);
+    const got = la.eigenvaluesOfGram(g, cols);
+    for (let i = 0; i < cols; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-12 * want[0]!);
+    expect(() => la.eigenvaluesOfGram(new Float64Array(5), 2)).toThrow(/needs 4 values/);
+  });
+});

@@ -1,0 +1,355 @@
+/**
+ * Browser-side test harness for the WebGPU Gram (bundled by gram-gpu.browser-test.mjs, run in
+ * headless Chromium). Compares the GPU Gram — compensated and plain f32 — with a float64 Gram,
+ * and the singular values derived from each (float64 Jacobi eigenvalues) with those of the
+ * float64 Gram. Small matrices only: the software adapter runs at ~0.2 GFLOP/s.
+ */
+import { spectrumScore } from '../../core/spectrum.js';
+import { type GpuGram, GpuGramError, createGpuGram, gramReference, maxRelativeError, probeMatrix } from './gram-gpu.js';
+
+export interface CaseResult {
+  name: string;
+  rows: number;
+  cols: number;
+  /** max|ΔG| / max|G| against the exact Gram (rounded to float64). */
+  gramErr: number;
+  gramErrF32: number;
+  /** Same for a naive float64 Gram (what the WASM kernel computes), for context. */
+  gramErrF64: number;
+  /**
+   * max|Δσ| / σmax against the SVD of W (one-sided Jacobi in float64, accurate for small σ).
+   * σ from each Gram by the same float64 eigensolver: GPU compensated, GPU f32, naive float64.
+   */
+  sigmaErr: number;
+  sigmaErrF32: number;
+  sigmaErrF64: number;
+  /** |Δscore| / |score| of the Spectrum score, same three routes. */
+  scoreErr: number;
+  scoreErrF32: number;
+  scoreErrF64: number;
+  /**
+   * Exactly or nearly rank-deficient: σ ≈ 0 come out of any Gram route as ~sqrt(ε)·σmax, and the
+   * Spectrum score (a sum over those σ) is then off even for a float64 Gram. Score not asserted.
+   */
+  degenerate: boolean;
+  /** Streaming accumulator (row blocks), tall cases only. */
+  streamErr?: number;
+}
+
+export interface TimingResult {
+  rows: number;
+  cols: number;
+  compensatedMs: number;
+  f32Ms: number;
+  /** Effective multiply-add rate of the compensated Gram (upper triangle, k(k+1)/2·n MACs), incl. upload and read-back. */
+  compensatedGmacs: number;
+}
+
+export interface HarnessReport {
+  adapter: string | null;
+  skipped?: string;
+  cases: CaseResult[];
+  /** Chunked inputs, banded G and several passes forced by small limits. */
+  chunked: CaseResult[];
+  /** The self-test probe through the f32 pipeline: must exceed the self-test tolerance. */
+  probeErrF32: number;
+  probeErr: number;
+  nonFiniteCode: string | null;
+  deviceLostCode: string | null;
+  softwareRefusedByDefault: boolean;
+}
+
+declare global {
+  interface Window {
+    runGramHarness: () => Promise<HarnessReport>;
+    runGramTiming: (shapes: [number, number][]) => Promise<{ adapter: string; timings: TimingResult[] }>;
+  }
+}
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+function gaussian(rows: number, cols: number, seed: number): Float32Array {
+  const r = rng(seed);
+  const w = new Float32Array(rows * cols);
+  for (let i = 0; i < w.length; i++) w[i] = Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r()) * 0.02;
+  return w;
+}
+
+/** rows×cols of rank `rank` (product of two Gaussian factors, rounded to f32). */
+function lowRank(rows: number, cols: number, rank: number, seed: number): Float32Array {
+  const a = gaussian(rows, rank, seed);
+  const b = gaussian(rank, cols, seed + 1);
+  const w = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++)
+    for (let j = 0; j < cols; j++) {
+      let s = 0;
+      for (let t = 0; t < rank; t++) s += a[i * rank + t]! * b[t * cols + j]!;
+      w[i * cols + j] = s * 50;
+    }
+  return w;
+}
+
+/** Entries with magnitudes spread log-uniformly over 1e-3 … 1e3, random signs; columns scaled too. */
+function wideRange(rows: number, cols: number, seed: number): Float32Array {
+  const r = rng(seed);
+  const w = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) w[i * cols + j] = (r() < 0.5 ? -1 : 1) * 10 ** (-3 + 6 * r()) * 10 ** (-1 + (2 * j) / cols);
+  return w;
+}
+
+/** Eigenvalues of a symmetric k×k matrix (cyclic Jacobi, float64), as σ = sqrt(max(λ, 0)) descending. */
+function sigmasFromGram(g: Float64Array, k: number): Float64Array {
+  const a = Float64Array.from(g);
+  for (let sweep = 0; sweep < 60; sweep++) {
+    let off = 0;
+    for (let p = 0; p < k; p++) for (let q = p + 1; q < k; q++) off += a[p * k + q]! ** 2;
+    if (off === 0 || !(off > 1e-300)) break;
+    for (let p = 0; p < k; p++)
+      for (let q = p + 1; q < k; q++) {
+        const apq = a[p * k + q]!;
+        if (apq === 0) continue;
+        const theta = (a[q * k + q]! - a[p * k + p]!) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let r = 0; r < k; r++) {
+          const arp = a[r * k + p]!;
+          const arq = a[r * k + q]!;
+          a[r * k + p] = c * arp - s * arq;
+          a[r * k + q] = s * arp + c * arq;
+        }
+        for (let r = 0; r < k; r++) {
+          const apr = a[p * k + r]!;
+          const aqr = a[q * k + r]!;
+          a[p * k + r] = c * apr - s * aqr;
+          a[q * k + r] = s * apr + c * aqr;
+        }
+      }
+  }
+  const out = new Float64Array(k);
+  for (let i = 0; i < k; i++) out[i] = Math.sqrt(Math.max(a[i * k + i]!, 0));
+  return out.sort().reverse();
+}
+
+/** Singular values of W (one-sided Jacobi / Hestenes on the n×k form, float64), descending. */
+function svdSigmas(w: Float32Array, rows: number, cols: number): Float64Array {
+  const tall = rows >= cols;
+  const k = tall ? cols : rows;
+  const n = tall ? rows : cols;
+  const x = new Float64Array(k * n); // column i of the n×k form, contiguous
+  for (let t = 0; t < n; t++) for (let i = 0; i < k; i++) x[i * n + t] = tall ? w[t * cols + i]! : w[i * cols + t]!;
+  for (let sweep = 0; sweep < 60; sweep++) {
+    let rotated = false;
+    for (let p = 0; p < k; p++)
+      for (let q = p + 1; q < k; q++) {
+        let a = 0;
+        let b = 0;
+        let c = 0;
+        for (let t = 0; t < n; t++) {
+          const u = x[p * n + t]!;
+          const v = x[q * n + t]!;
+          a += u * u;
+          b += v * v;
+          c += u * v;
+        }
+        if (Math.abs(c) <= 1e-15 * Math.sqrt(a * b) || c === 0) continue;
+        rotated = true;
+        const zeta = (b - a) / (2 * c);
+        const tn = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const cs = 1 / Math.sqrt(1 + tn * tn);
+        const sn = cs * tn;
+        for (let t = 0; t < n; t++) {
+          const u = x[p * n + t]!;
+          const v = x[q * n + t]!;
+          x[p * n + t] = cs * u - sn * v;
+          x[q * n + t] = sn * u + cs * v;
+        }
+      }
+    if (!rotated) break;
+  }
+  const out = new Float64Array(k);
+  for (let i = 0; i < k; i++) {
+    let s = 0;
+    for (let t = 0; t < n; t++) s += x[i * n + t]! ** 2;
+    out[i] = Math.sqrt(s);
+  }
+  return out.sort().reverse();
+}
+
+/** Plain float64 Gram (naive sums): what the WASM kernel computes. */
+function gramF64(w: Float32Array, rows: number, cols: number): Float64Array {
+  const tall = rows >= cols;
+  const k = tall ? cols : rows;
+  const n = tall ? rows : cols;
+  const g = new Float64Array(k * k);
+  for (let i = 0; i < k; i++)
+    for (let j = i; j < k; j++) {
+      let sum = 0;
+      for (let t = 0; t < n; t++) sum += tall ? w[t * cols + i]! * w[t * cols + j]! : w[i * cols + t]! * w[j * cols + t]!;
+      g[i * k + j] = g[j * k + i] = sum;
+    }
+  return g;
+}
+
+function sigmaError(s: Float64Array, truth: Float64Array): number {
+  let err = 0;
+  for (let i = 0; i < truth.length; i++) err = Math.max(err, Math.abs(s[i]! - truth[i]!));
+  return truth[0]! > 0 ? err / truth[0]! : err;
+}
+
+function scoreError(s: Float64Array, truth: Float64Array, rows: number, cols: number): number {
+  const a = spectrumScore(s, rows, cols).score;
+  const b = spectrumScore(truth, rows, cols).score;
+  if (a === b) return 0;
+  return Math.abs(a - b) / Math.abs(b);
+}
+
+async function runCase(
+  gpu: GpuGram,
+  gpuF32: GpuGram,
+  name: string,
+  rows: number,
+  cols: number,
+  w: Float32Array,
+  stream: boolean,
+  degenerate = false,
+): Promise<CaseResult> {
+  const k = Math.min(rows, cols);
+  const ref = gramReference(w, rows, cols);
+  const g = await gpu.gram(w, rows, cols);
+  const g32 = await gpuF32.gram(w, rows, cols);
+  const g64 = gramF64(w, rows, cols);
+  const truth = svdSigmas(w, rows, cols);
+  const [s, s32, s64] = [sigmasFromGram(g, k), sigmasFromGram(g32, k), sigmasFromGram(g64, k)];
+  const res: CaseResult = {
+    name,
+    rows,
+    cols,
+    degenerate,
+    gramErr: maxRelativeError(g, ref),
+    gramErrF32: maxRelativeError(g32, ref),
+    gramErrF64: maxRelativeError(g64, ref),
+    sigmaErr: sigmaError(s, truth),
+    sigmaErrF32: sigmaError(s32, truth),
+    sigmaErrF64: sigmaError(s64, truth),
+    scoreErr: scoreError(s, truth, rows, cols),
+    scoreErrF32: scoreError(s32, truth, rows, cols),
+    scoreErrF64: scoreError(s64, truth, rows, cols),
+  };
+  if (stream && rows >= cols) {
+    // Uneven row blocks through the streaming accumulator, as the worker feeds a big embedding.
+    const acc = gpu.accumulator(cols);
+    const step = Math.max(1, Math.floor(rows / 3) + 1);
+    for (let r = 0; r < rows; r += step) {
+      const n = Math.min(step, rows - r);
+      await acc.addRows(w.subarray(r * cols, (r + n) * cols), n);
+    }
+    res.streamErr = maxRelativeError(await acc.finish(), ref);
+  }
+  return res;
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string | null> {
+  try {
+    await p;
+    return null;
+  } catch (e) {
+    return e instanceof GpuGramError ? e.code : `unexpected: ${(e as Error).message}`;
+  }
+}
+
+window.runGramHarness = async (): Promise<HarnessReport> => {
+  const empty = { cases: [], chunked: [], probeErr: NaN, probeErrF32: NaN, nonFiniteCode: null, deviceLostCode: null, softwareRefusedByDefault: false };
+  if (!navigator.gpu) return { adapter: null, skipped: 'navigator.gpu is absent', ...empty };
+  const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) return { adapter: null, skipped: 'no WebGPU adapter offered', ...empty };
+  const softwareRefusedByDefault = adapter.info.isFallbackAdapter ? (await createGpuGram()) === null : true;
+
+  const gpu = await createGpuGram(undefined, { allowFallbackAdapter: true });
+  if (!gpu) throw new Error('createGpuGram returned null: the self-test rejected this adapter');
+  const gpuF32 = (await createGpuGram(undefined, { allowFallbackAdapter: true, precision: 'f32' }))!;
+
+  const cases: CaseResult[] = [];
+  cases.push(await runCase(gpu, gpuF32, 'tall gaussian', 256, 96, gaussian(256, 96, 1), true));
+  cases.push(await runCase(gpu, gpuF32, 'wide gaussian', 72, 256, gaussian(72, 256, 2), false));
+  cases.push(await runCase(gpu, gpuF32, 'square 130 (3 tiles, padding)', 130, 130, gaussian(130, 130, 3), true));
+  cases.push(await runCase(gpu, gpuF32, '1×n', 1, 256, gaussian(1, 256, 4), false));
+  cases.push(await runCase(gpu, gpuF32, 'n×1', 256, 1, gaussian(256, 1, 5), true));
+  cases.push(await runCase(gpu, gpuF32, 'rank 12 of 96', 200, 96, lowRank(200, 96, 12, 6), true, true));
+  cases.push(await runCase(gpu, gpuF32, 'values 1e-3..1e3', 256, 80, wideRange(256, 80, 7), true));
+  cases.push(await runCase(gpu, gpuF32, 'probe (near-dependent columns)', 256, 64, probeMatrix(256, 64, 8), false, true));
+
+  // Force input chunking (tall row chunks, wide packed column chunks), a banded G and several
+  // passes per chunk with tiny limits.
+  const opts = { allowFallbackAdapter: true, maxBindingBytes: 128 * 1024, maxMacsPerDispatch: 64 * 64 * 64 * 3 };
+  const small = (await createGpuGram(undefined, opts))!;
+  const smallF32 = (await createGpuGram(undefined, { ...opts, precision: 'f32' }))!;
+  const chunked: CaseResult[] = [];
+  chunked.push(await runCase(small, smallF32, 'tall 700×130, chunked + 3 bands', 700, 130, gaussian(700, 130, 9), true));
+  chunked.push(await runCase(small, smallF32, 'wide 40×1000, packed column chunks', 40, 1000, wideRange(40, 1000, 10), false));
+  small.destroy();
+  smallF32.destroy();
+
+  const probe = probeMatrix(512, 72, 1);
+  const probeRef = gramReference(probe, 512, 72);
+  const probeErr = maxRelativeError(await gpu.gram(probe, 512, 72), probeRef);
+  const probeErrF32 = maxRelativeError(await gpuF32.gram(probe, 512, 72), probeRef);
+
+  const bad = gaussian(64, 32, 11);
+  bad[100] = NaN;
+  const nonFiniteCode = await codeOf(gpu.gram(bad, 64, 32));
+
+  // Device loss on a caller-provided device: the next call must throw a clear GpuGramError.
+  const device = await adapter.requestDevice();
+  const own = (await createGpuGram(device))!;
+  device.destroy();
+  await device.lost;
+  const deviceLostCode = await codeOf(own.gram(gaussian(64, 32, 12), 64, 32));
+
+  gpu.destroy();
+  gpuF32.destroy();
+  const ai = adapter.info;
+  return {
+    adapter: `${ai.vendor} ${ai.architecture}${ai.isFallbackAdapter ? ' (fallback)' : ''}`,
+    cases,
+    chunked,
+    probeErr,
+    probeErrF32,
+    nonFiniteCode,
+    deviceLostCode,
+    softwareRefusedByDefault,
+  };
+};
+
+/** Wall time of gram() on a real GPU (never meaningful on the software adapter). */
+window.runGramTiming = async (shapes) => {
+  const gpu = await createGpuGram();
+  const gpuF32 = await createGpuGram(undefined, { precision: 'f32' });
+  if (!gpu || !gpuF32) throw new Error('no hardware WebGPU adapter (or the self-test rejected it)');
+  const timings: TimingResult[] = [];
+  for (const [rows, cols] of shapes) {
+    const w = gaussian(rows, cols, rows + cols);
+    await gpu.gram(w, rows, cols); // warm-up (pipeline, allocations)
+    await gpuF32.gram(w, rows, cols);
+    const time = async (g: GpuGram) => {
+      const t0 = performance.now();
+      await g.gram(w, rows, cols);
+      return performance.now() - t0;
+    };
+    const compensatedMs = Math.min(await time(gpu), await time(gpu));
+    const f32Ms = Math.min(await time(gpuF32), await time(gpuF32));
+    const k = Math.min(rows, cols);
+    const n = Math.max(rows, cols);
+    timings.push({ rows, cols, compensatedMs, f32Ms, compensatedGmacs: (((k * (k + 1)) / 2) * n) / compensatedMs / 1e6 });
+  }
+  const info = gpu.info;
+  gpu.destroy();
+  gpuF32.destroy();
+  return { adapter: info, timings };
+};

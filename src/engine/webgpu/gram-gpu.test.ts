@@ -1,0 +1,58 @@
+/**
+ * The WebGPU Gram in headless Chromium's software adapter (SwiftShader): accuracy against the
+ * exact Gram and the float64 SVD, chunking/banding, error paths. WebGPU does not exist in Node,
+ * so gram-gpu.browser-test.mjs bundles a harness page and drives Chromium through playwright-core.
+ * Skipped (with the reason) only when Chromium is missing or offers no WebGPU adapter.
+ */
+import { existsSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type BrowserReport, DEFAULT_CHROMIUM, LIMITS, checkReport, formatReport, runGramBrowserTests } from './gram-gpu.browser-test.mjs';
+
+const haveChromium = existsSync(DEFAULT_CHROMIUM);
+if (!haveChromium) console.warn(`gram-gpu.test: skipped, ${DEFAULT_CHROMIUM} not found`);
+
+describe.skipIf(!haveChromium)('WebGPU Gram (headless Chromium)', () => {
+  let report: BrowserReport;
+  beforeAll(async () => {
+    report = await runGramBrowserTests({ log: (l) => console.log(l) });
+    if (report.skipped) console.warn(`gram-gpu.test: skipped, ${report.skipped}`);
+    else console.log(formatReport(report));
+  }, 240_000);
+
+  it('matches the exact Gram to ~1e-13 (plain f32: ~1e-7) on tall, wide, square, 1×n, n×1, rank-deficient and wide-range inputs', ({ skip }) => {
+    if (report.skipped) skip(report.skipped);
+    expect(report.cases.length).toBeGreaterThanOrEqual(8);
+    for (const c of report.cases) {
+      expect(c.gramErr, c.name).toBeLessThanOrEqual(LIMITS.gram);
+      expect(c.gramErrF32, `${c.name}: the plain f32 variant should be visibly worse`).toBeGreaterThan(100 * c.gramErr);
+      if (c.streamErr !== undefined) expect(c.streamErr, `${c.name} streamed`).toBeLessThanOrEqual(LIMITS.gram);
+    }
+  });
+
+  it('keeps every singular value within 1e-6·σmax of the float64 SVD, and well-conditioned scores within 1e-5', ({ skip }) => {
+    if (report.skipped) skip(report.skipped);
+    for (const c of [...report.cases, ...report.chunked]) {
+      expect(c.sigmaErr, c.name).toBeLessThanOrEqual(LIMITS.sigma);
+      if (!c.degenerate) expect(c.scoreErr, c.name).toBeLessThanOrEqual(LIMITS.score);
+    }
+  });
+
+  it('accumulates chunked inputs, banded G and multi-pass dispatches exactly as one dispatch', ({ skip }) => {
+    if (report.skipped) skip(report.skipped);
+    expect(report.chunked.length).toBe(2);
+    for (const c of report.chunked) {
+      expect(c.gramErr, c.name).toBeLessThanOrEqual(LIMITS.gram);
+      if (c.streamErr !== undefined) expect(c.streamErr, `${c.name} streamed`).toBeLessThanOrEqual(LIMITS.gram);
+    }
+  });
+
+  it('self-test separates compensated from plain f32; errors surface as GpuGramError codes', ({ skip }) => {
+    if (report.skipped) skip(report.skipped);
+    expect(report.probeErr).toBeLessThanOrEqual(LIMITS.selfTest);
+    expect(report.probeErrF32).toBeGreaterThan(LIMITS.selfTest);
+    expect(report.nonFiniteCode).toBe('non-finite');
+    expect(report.deviceLostCode).toBe('device-lost');
+    expect(report.softwareRefusedByDefault).toBe(true);
+    expect(checkReport(report)).toEqual([]);
+  });
+});

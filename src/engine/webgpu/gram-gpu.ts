@@ -1,0 +1,473 @@
+/**
+ * WebGPU backend for the heavy half of the Gram route: G = XᵀX (k×k, k = min(rows, cols)) on the
+ * GPU in compensated f32 ("double-f32", see gram-gpu.wgsl.ts for the arithmetic and why), handed
+ * back as float64 to the CPU eigensolver (the WASM kernel). Accuracy: per-entry error
+ * ≈ √n·2⁻⁴⁸·Σ|a·b| (measured ≤ 7e-14 of max|G|), within ~30× of a float64 Gram, where plain f32
+ * gives ~1e-6.
+ *
+ * Everything that can go wrong on the GPU surfaces as a GpuGramError, so the caller can fall back
+ * to the WASM kernel: device loss, out-of-memory, validation errors, inputs out of range.
+ */
+import { GRAM_WGSL, TILE, TK } from './gram-gpu.wgsl.js';
+
+export type GpuGramErrorCode = 'device-lost' | 'out-of-memory' | 'gpu-error' | 'non-finite' | 'range' | 'destroyed';
+
+export class GpuGramError extends Error {
+  constructor(
+    readonly code: GpuGramErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'GpuGramError';
+  }
+}
+
+export interface GpuGramOptions {
+  /** 'compensated' (default) or 'f32': plain f32 accumulation, for measurements only. */
+  precision?: 'compensated' | 'f32';
+  /** Accept a software adapter (SwiftShader). Default false: it is far slower than the WASM kernel. */
+  allowFallbackAdapter?: boolean;
+  /** Cap on the bytes bound per storage binding (default: the device's limit). Tests use it to force chunking and bands. */
+  maxBindingBytes?: number;
+  /** Multiply-adds per dispatch (default 2^32). Tests use it to force several passes. */
+  maxMacsPerDispatch?: number;
+}
+
+/** Streams the row blocks Bᵢ of a tall matrix (k columns): G = Σ BᵢᵀBᵢ, accumulated on the GPU. */
+export interface GpuGramAccumulator {
+  /** `rows`×k row-major block; the data is copied before the promise resolves. */
+  addRows(block: Float32Array, rows: number): Promise<void>;
+  /** The k×k Gram, row-major, both triangles; frees the GPU buffers. */
+  finish(): Promise<Float64Array>;
+  /** Frees the GPU buffers (idempotent; finish() does it too). */
+  dispose(): void;
+}
+
+export interface GpuGram {
+  /** Adapter description, for logs. */
+  readonly info: string;
+  /** The k×k Gram (WᵀW if rows ≥ cols, else WWᵀ), row-major, both triangles, float64. */
+  gram(w: Float32Array, rows: number, cols: number): Promise<Float64Array>;
+  accumulator(cols: number): GpuGramAccumulator;
+  destroy(): void;
+}
+
+/** WebGPU flag values (spec constants; TypeScript's DOM lib declares the types but not these globals). */
+const BufferUsage = { MAP_READ: 0x0001, COPY_SRC: 0x0004, COPY_DST: 0x0008, UNIFORM: 0x0040, STORAGE: 0x0080 } as const;
+const MAP_MODE_READ = 0x0001;
+
+/** Largest input chunk bound at once (also bounds the staging copy writeBuffer makes). */
+const MAX_CHUNK_BYTES = 256 * 1024 * 1024;
+/**
+ * Multiply-adds per dispatch. Keeps each submit well under the ~2 s GPU watchdogs (Windows TDR,
+ * Chrome's) even on small GPUs: 2^32 MACs × ~16 flops is ~0.1 s at 1 TFLOP/s.
+ */
+const MAX_MACS_PER_DISPATCH = 2 ** 32;
+/** Accepted max|x| range (see gram-gpu.wgsl.ts: no overflow, flushed subnormals negligible). */
+const MAX_ABS = 2 ** 32;
+const MIN_MAX_ABS = 2 ** -24;
+
+export async function createGpuGram(device?: GPUDevice, options: GpuGramOptions = {}): Promise<GpuGram | null> {
+  let ownDevice = false;
+  let info = 'caller-provided device';
+  if (!device) {
+    const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+    if (!gpu) return null;
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) return null;
+    const ai = adapter.info as GPUAdapterInfo | undefined; // absent before Chrome 127
+    const software = ai?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
+    if (software && !options.allowFallbackAdapter) return null;
+    info = [ai?.vendor, ai?.architecture, ai?.description].filter(Boolean).join(' ') + (software ? ' (software)' : '');
+    try {
+      device = await adapter.requestDevice({
+        requiredLimits: {
+          maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+          maxBufferSize: adapter.limits.maxBufferSize,
+        },
+      });
+    } catch {
+      return null;
+    }
+    ownDevice = true;
+  }
+  const gram = new GpuGramImpl(device, ownDevice, info, options);
+  try {
+    await gram.ready();
+    if (options.precision !== 'f32') {
+      const err = await selfTest(gram);
+      if (!(err <= SELF_TEST_TOLERANCE)) {
+        console.warn(`WebGPU Gram disabled on ${info}: compensated arithmetic not preserved by this shader compiler (probe error ${err.toExponential(2)}).`);
+        gram.destroy();
+        return null;
+      }
+    }
+  } catch (e) {
+    gram.destroy();
+    if (e instanceof GpuGramError) return null;
+    throw e;
+  }
+  return gram;
+}
+
+class GpuGramImpl implements GpuGram {
+  private readonly pipeline: Promise<GPUComputePipeline>;
+  private pipelineResolved: GPUComputePipeline | null = null;
+  private lostInfo: GPUDeviceLostInfo | null = null;
+  private destroyed = false;
+  /** One operation at a time: error scopes are per device, and the queue is shared. */
+  private tail: Promise<unknown> = Promise.resolve();
+  readonly maxBinding: number;
+  readonly maxMacsPerDispatch: number;
+
+  constructor(
+    readonly device: GPUDevice,
+    private readonly ownDevice: boolean,
+    readonly info: string,
+    options: GpuGramOptions,
+  ) {
+    const lim = device.limits;
+    this.maxBinding = Math.floor(Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize, options.maxBindingBytes ?? Infinity) / 4) * 4;
+    this.maxMacsPerDispatch = options.maxMacsPerDispatch ?? MAX_MACS_PER_DISPATCH;
+    const precision = options.precision ?? 'compensated';
+    void device.lost.then((li) => {
+      this.lostInfo = li;
+    });
+    const module = device.createShaderModule({ code: GRAM_WGSL, label: 'gram' });
+    this.pipeline = device.createComputePipelineAsync({
+      label: 'gram',
+      layout: 'auto',
+      compute: { module, entryPoint: 'main', constants: { COMPENSATED: precision === 'compensated' ? 1 : 0 } },
+    });
+  }
+
+  async ready(): Promise<void> {
+    try {
+      this.pipelineResolved = await this.pipeline;
+    } catch (e) {
+      throw new GpuGramError('gpu-error', `WebGPU Gram pipeline failed to compile: ${(e as Error).message}`);
+    }
+  }
+
+  checkUsable(): void {
+    if (this.lostInfo) throw new GpuGramError('device-lost', `WebGPU device lost (${this.lostInfo.reason}): ${this.lostInfo.message}`);
+    if (this.destroyed) throw new GpuGramError('destroyed', 'WebGPU Gram used after destroy()');
+  }
+
+  /** Runs `fn` after every earlier operation, inside error scopes; GPU errors become GpuGramError. */
+  serial<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(async () => {
+      this.checkUsable();
+      const d = this.device;
+      d.pushErrorScope('out-of-memory');
+      d.pushErrorScope('validation');
+      d.pushErrorScope('internal');
+      let result: T | undefined;
+      let thrown: unknown = null;
+      try {
+        result = await fn();
+      } catch (e) {
+        thrown = e;
+      }
+      const scoped = await Promise.all([d.popErrorScope(), d.popErrorScope(), d.popErrorScope()]).catch(() => [null, null, null]);
+      if (this.lostInfo) throw new GpuGramError('device-lost', `WebGPU device lost during ${what} (${this.lostInfo.reason}): ${this.lostInfo.message}`);
+      const [internal, validation, oom] = scoped;
+      if (oom) throw new GpuGramError('out-of-memory', `WebGPU out of memory during ${what}: ${oom.message}`);
+      if (validation || internal) throw new GpuGramError('gpu-error', `WebGPU error during ${what}: ${(validation ?? internal)!.message}`);
+      if (thrown !== null) {
+        if (thrown instanceof GpuGramError) throw thrown;
+        throw new GpuGramError('gpu-error', `WebGPU ${what} failed: ${(thrown as Error).message ?? String(thrown)}`);
+      }
+      return result as T;
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  get pipelineObject(): GPUComputePipeline {
+    return this.pipelineResolved!;
+  }
+
+  accumulator(cols: number): GpuGramAccumulator {
+    this.checkUsable();
+    return new Accumulation(this, cols);
+  }
+
+  async gram(w: Float32Array, rows: number, cols: number): Promise<Float64Array> {
+    if (!(rows > 0 && cols > 0) || w.length < rows * cols) throw new RangeError(`gram: bad shape ${rows}×${cols} for ${w.length} values`);
+    const acc = new Accumulation(this, Math.min(rows, cols));
+    try {
+      if (rows >= cols) await acc.addRows(w, rows);
+      else await acc.addWide(w, rows, cols);
+      return await acc.finish();
+    } finally {
+      acc.dispose();
+    }
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    if (this.ownDevice) this.device.destroy();
+  }
+}
+
+interface Band {
+  row0: number; // first tile row
+  rows: number; // tile rows
+  buffer: GPUBuffer;
+  bindGroup: GPUBindGroup | null;
+}
+
+/** One Gram being accumulated: G (in bands of tile rows) stays on the GPU until finish(). */
+class Accumulation implements GpuGramAccumulator {
+  private readonly tiles: number;
+  private readonly kp: number;
+  private readonly bandRows: number;
+  private bands: Band[] = [];
+  private params: GPUBuffer | null = null;
+  private input: GPUBuffer | null = null;
+  private inputBytes = 0;
+  private inflight: Promise<void> = Promise.resolve();
+  private maxAbs = 0;
+  private disposed = false;
+
+  constructor(
+    private readonly owner: GpuGramImpl,
+    readonly k: number,
+  ) {
+    if (!(k > 0 && Number.isInteger(k))) throw new RangeError(`Gram order must be a positive integer, got ${k}`);
+    this.tiles = Math.ceil(k / TILE);
+    this.kp = this.tiles * TILE;
+    const rowBytes = TILE * this.kp * 8; // one tile row of (s, c) pairs
+    if (rowBytes > owner.maxBinding) throw new GpuGramError('out-of-memory', `Gram order ${k} too large for this GPU's buffer limits`);
+    // G is split into bands of tile rows so that each band fits one storage binding (and the
+    // read-back staging buffer stays moderate).
+    this.bandRows = Math.min(this.tiles, Math.max(1, Math.floor(Math.min(owner.maxBinding, MAX_CHUNK_BYTES) / rowBytes)));
+  }
+
+  /** Creates G (zero-filled by WebGPU: every dispatch adds to it) on first use, inside an error scope. */
+  private ensureBuffers(): void {
+    if (this.params) return;
+    const d = this.owner.device;
+    const rowBytes = TILE * this.kp * 8;
+    this.params = d.createBuffer({ size: 32, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST, label: 'gram params' });
+    for (let r = 0; r < this.tiles; r += this.bandRows) {
+      const rows = Math.min(this.bandRows, this.tiles - r);
+      const buffer = d.createBuffer({ size: rows * rowBytes, usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC, label: `gram band ${r}` });
+      this.bands.push({ row0: r, rows, buffer, bindGroup: null });
+    }
+  }
+
+  addRows(block: Float32Array, rows: number): Promise<void> {
+    const k = this.k;
+    if (!(rows >= 0) || block.length < rows * k) throw new RangeError(`addRows: ${rows}×${k} needs ${rows * k} values, got ${block.length}`);
+    return this.owner.serial('Gram accumulation', async () => {
+      const chunkRows = Math.max(1, Math.floor(Math.min(MAX_CHUNK_BYTES, this.owner.maxBinding) / (k * 4)));
+      for (let r = 0; r < rows; r += chunkRows) {
+        const n = Math.min(chunkRows, rows - r);
+        await this.upload(block.subarray(r * k, (r + n) * k));
+        this.dispatchAll(n, k, 1);
+      }
+    });
+  }
+
+  /** Wide matrix (k rows × cols): G = WWᵀ, reduced over column blocks (packed when W is too big). */
+  addWide(w: Float32Array, k: number, cols: number): Promise<void> {
+    return this.owner.serial('Gram accumulation', async () => {
+      const chunkCols = Math.max(1, Math.floor(Math.min(MAX_CHUNK_BYTES, this.owner.maxBinding) / (k * 4)));
+      if (chunkCols >= cols) {
+        await this.upload(w.subarray(0, k * cols));
+        this.dispatchAll(cols, 1, cols);
+        return;
+      }
+      for (let c = 0; c < cols; c += chunkCols) {
+        const n = Math.min(chunkCols, cols - c);
+        const packed = new Float32Array(k * n);
+        for (let i = 0; i < k; i++) packed.set(w.subarray(i * cols + c, i * cols + c + n), i * n);
+        await this.upload(packed);
+        this.dispatchAll(n, 1, n);
+      }
+    });
+  }
+
+  finish(): Promise<Float64Array> {
+    return this.owner.serial('Gram read-back', async () => {
+      this.checkRange(true);
+      const { k, kp, owner } = this;
+      const d = owner.device;
+      const g = new Float64Array(k * k);
+      await this.inflight;
+      for (const band of this.bands) {
+        const staging = d.createBuffer({ size: band.buffer.size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST, label: 'gram read-back' });
+        try {
+          const enc = d.createCommandEncoder();
+          enc.copyBufferToBuffer(band.buffer, 0, staging, 0, band.buffer.size);
+          d.queue.submit([enc.finish()]);
+          await staging.mapAsync(MAP_MODE_READ);
+          const sc = new Float32Array(staging.getMappedRange());
+          const i0 = band.row0 * TILE;
+          const i1 = Math.min(k, (band.row0 + band.rows) * TILE);
+          for (let i = i0; i < i1; i++) {
+            const base = (i - i0) * kp * 2;
+            for (let j = i; j < k; j++) {
+              const v = sc[base + 2 * j]! + sc[base + 2 * j + 1]!; // s + c, exact in float64
+              g[i * k + j] = v;
+              g[j * k + i] = v;
+            }
+          }
+          staging.unmap();
+        } finally {
+          staging.destroy();
+        }
+      }
+      this.dispose();
+      return g;
+    });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const b of this.bands) b.buffer.destroy();
+    this.input?.destroy();
+    this.params?.destroy();
+  }
+
+  /** Range/finiteness scan (host side: NaN handling on GPUs is implementation-defined). */
+  private scan(x: Float32Array): void {
+    let m = this.maxAbs;
+    for (let i = 0; i < x.length; i++) {
+      const a = Math.abs(x[i]!);
+      if (a > m) m = a;
+      else if (a !== a) m = NaN;
+    }
+    this.maxAbs = m;
+    this.checkRange(false);
+  }
+
+  private checkRange(final: boolean): void {
+    const m = this.maxAbs;
+    if (Number.isNaN(m) || m === Infinity) throw new GpuGramError('non-finite', 'weights contain NaN or Inf');
+    if (m > MAX_ABS) throw new GpuGramError('range', `|w| up to ${m} exceeds the GPU Gram range (2^32)`);
+    if (final && m > 0 && m < MIN_MAX_ABS) throw new GpuGramError('range', `max|w| = ${m} is below the GPU Gram range (2^-24)`);
+  }
+
+  /** Copies x into the input buffer once the previous chunk's dispatches are done with it. */
+  private async upload(x: Float32Array): Promise<void> {
+    if (this.disposed) throw new GpuGramError('destroyed', 'Gram accumulator used after finish()/dispose()');
+    this.scan(x);
+    this.ensureBuffers();
+    await this.inflight;
+    const d = this.owner.device;
+    const bytes = Math.max(16, x.length * 4);
+    if (!this.input || this.inputBytes < bytes) {
+      this.input?.destroy();
+      this.input = d.createBuffer({ size: bytes, usage: BufferUsage.STORAGE | BufferUsage.COPY_DST, label: 'gram input' });
+      this.inputBytes = bytes;
+      const layout = this.owner.pipelineObject.getBindGroupLayout(0);
+      for (const b of this.bands) {
+        b.bindGroup = d.createBindGroup({
+          layout,
+          entries: [
+            { binding: 0, resource: { buffer: this.input } },
+            { binding: 1, resource: { buffer: b.buffer } },
+            { binding: 2, resource: { buffer: this.params! } },
+          ],
+        });
+      }
+    }
+    d.queue.writeBuffer(this.input, 0, x.buffer, x.byteOffset, x.length * 4);
+  }
+
+  /** Dispatches the reduction over tCount indices of the bound chunk, in watchdog-sized passes. */
+  private dispatchAll(tCount: number, strideT: number, strideI: number): void {
+    const d = this.owner.device;
+    const maxBandRows = this.bands[0]!.rows;
+    const macsPerT = maxBandRows * this.tiles * TILE * TILE;
+    const passLen = Math.max(TK, Math.floor(this.owner.maxMacsPerDispatch / macsPerT / TK) * TK);
+    const params = new Uint32Array(8);
+    for (let t0 = 0; t0 < tCount; t0 += passLen) {
+      for (const band of this.bands) {
+        params.set([this.k, this.kp, t0, Math.min(tCount, t0 + passLen), strideT, strideI, band.row0, 0]);
+        d.queue.writeBuffer(this.params!, 0, params); // ordered before the submit below
+        const enc = d.createCommandEncoder({ label: 'gram' });
+        const pass = enc.beginComputePass();
+        pass.setPipeline(this.owner.pipelineObject);
+        pass.setBindGroup(0, band.bindGroup);
+        pass.dispatchWorkgroups(this.tiles, band.rows);
+        pass.end();
+        d.queue.submit([enc.finish()]);
+      }
+    }
+    this.inflight = d.queue.onSubmittedWorkDone();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Self-test: the WGSL spec lets compilers reassociate f32 expressions, which silently turns the
+// compensated sums back into plain f32 sums. We run the production pipeline on a probe whose
+// float64 Gram we know and refuse the device unless it is float64-accurate.
+// ---------------------------------------------------------------------------------------------
+
+/** Plain f32 gives ~1e-7 on the probe; the compensated kernel ~1e-15. */
+const SELF_TEST_TOLERANCE = 1e-11;
+
+async function selfTest(gram: GpuGram): Promise<number> {
+  const rows = 512;
+  const cols = 72; // two tile columns: a diagonal tile, an off-diagonal tile, zero padding
+  const w = probeMatrix(rows, cols, 1);
+  const g = await gram.gram(w, rows, cols);
+  return maxRelativeError(g, gramReference(w, rows, cols));
+}
+
+/** Deterministic test matrix: signed values spanning 1e-2 … 1e2, plus a nearly dependent column. */
+export function probeMatrix(rows: number, cols: number, seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  const rnd = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+  const w = new Float32Array(rows * cols);
+  for (let i = 0; i < w.length; i++) w[i] = (rnd() - 0.5) * 10 ** (4 * rnd() - 2);
+  if (cols > 1) for (let r = 0; r < rows; r++) w[r * cols + 1] = w[r * cols]! * (1 + 1e-6 * (rnd() - 0.5));
+  return w;
+}
+
+/**
+ * Reference Gram of a float32 matrix, both triangles: products are exact in float64 and the sums
+ * are compensated (Neumaier), so this is the exact Gram rounded once to float64.
+ */
+export function gramReference(w: Float32Array, rows: number, cols: number): Float64Array {
+  const tall = rows >= cols;
+  const k = tall ? cols : rows;
+  const n = tall ? rows : cols;
+  const g = new Float64Array(k * k);
+  const at = (t: number, i: number) => (tall ? w[t * cols + i]! : w[i * cols + t]!);
+  for (let i = 0; i < k; i++) {
+    for (let j = i; j < k; j++) {
+      let sum = 0;
+      let comp = 0;
+      for (let t = 0; t < n; t++) {
+        const p = at(t, i) * at(t, j);
+        const u = sum + p;
+        comp += Math.abs(sum) >= Math.abs(p) ? sum - u + p : p - u + sum;
+        sum = u;
+      }
+      g[i * k + j] = sum + comp;
+      g[j * k + i] = sum + comp;
+    }
+  }
+  return g;
+}
+
+/** max |a − b| / max |b|. */
+export function maxRelativeError(a: Float64Array, b: Float64Array): number {
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    err = Math.max(err, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return scale > 0 ? err / scale : err;
+}
