@@ -106,6 +106,56 @@ function quantizedModules(names: Iterable<string>): Map<string, string> {
   return out;
 }
 
+/**
+ * transformers' `base_model_prefix` per model type. A checkpoint saved from the base model
+ * (GPT-2's `h.0.attn.c_attn.weight`, OPT's `decoder.layers.0…`) has no key starting with it; loaded
+ * into the *ForCausalLM class the reference scans, its modules are named with the prefix
+ * (`transformer.h.0.attn.c_attn`), and so are the YAML's lines.
+ */
+const BASE_MODEL_PREFIX: Record<string, string> = {
+  gpt2: 'transformer',
+  gpt_neo: 'transformer',
+  gptj: 'transformer',
+  gpt_bigcode: 'transformer',
+  bloom: 'transformer',
+  falcon: 'transformer',
+  mpt: 'transformer',
+  codegen: 'transformer',
+  gpt_neox: 'gpt_neox',
+  gpt_neox_japanese: 'gpt_neox_japanese',
+  mamba: 'backbone',
+  mamba2: 'backbone',
+  rwkv: 'rwkv',
+  opt: 'model',
+  llama: 'model',
+  mistral: 'model',
+  mixtral: 'model',
+  qwen2: 'model',
+  qwen2_moe: 'model',
+  qwen3: 'model',
+  qwen3_moe: 'model',
+  gemma: 'model',
+  gemma2: 'model',
+  gemma3_text: 'model',
+  phi: 'model',
+  phi3: 'model',
+  stablelm: 'model',
+  starcoder2: 'model',
+  olmo: 'model',
+  olmo2: 'model',
+  cohere: 'model',
+  granite: 'model',
+  xglm: 'model',
+};
+
+/** The prefix to put in front of module names ('' when the keys already carry it, or unknown). */
+export function missingBasePrefix(config: ModelConfig | null, tensorNames: string[]): string {
+  const arch = config?.architectures?.[0] ?? '';
+  const prefix = typeof config?.model_type === 'string' ? BASE_MODEL_PREFIX[config.model_type] : undefined;
+  if (!prefix || !/(ForCausalLM|LMHeadModel)$/.test(arch) || tensorNames.length === 0) return '';
+  return tensorNames.some((n) => n.startsWith(prefix + '.')) ? '' : prefix + '.';
+}
+
 const HEAD_EMBEDDINGS = ['embed_tokens', 'wte', 'embed_in', 'word_embeddings', 'tok_embeddings', 'shared'];
 
 function findInputEmbedding(modules: ModuleInfo[], config: ModelConfig | null): ModuleInfo | undefined {
@@ -123,14 +173,17 @@ export function buildCatalogue(folder: Pick<ModelFolder, 'tensors' | 'tensorOrde
 
   const modules: ModuleInfo[] = [];
   const prefixRank = new Map<string, number>();
+  const basePrefix = missingBasePrefix(config, tensorOrder);
+  const moduleName = (n: string) => (basePrefix && !n.startsWith('lm_head') ? basePrefix + n : n);
   for (const tname of tensorOrder) {
     if (!tname.endsWith('.weight')) continue;
     const t = tensors.get(tname)!;
-    const name = tname.slice(0, -'.weight'.length);
+    const name = moduleName(tname.slice(0, -'.weight'.length));
     const type = moduleType(name);
     const shape = t.shape;
     let unsupported: string | undefined;
-    if (quantized.has(name)) unsupported = `${quantized.get(name)!}${quantMethod ? ` (${quantMethod})` : ''} are not supported yet`;
+    const quant = quantized.get(tname.slice(0, -'.weight'.length));
+    if (quant) unsupported = `${quant}${quantMethod ? ` (${quantMethod})` : ''} are not supported yet`;
     else if (!isFloatDtype(t.dtype))
       unsupported = `${t.dtype} weights are not float weights${quantMethod ? ` (${quantMethod} quantized)` : ''}: not supported yet`;
     else if (shape.length > 2) unsupported = `${shape.length}-D weights [${shape.join(', ')}] are not matrices`;
@@ -141,10 +194,11 @@ export function buildCatalogue(folder: Pick<ModelFolder, 'tensors' | 'tensorOrde
     if (!prefixRank.has(type + '\u0000' + stripLayer(prefix))) prefixRank.set(type + '\u0000' + stripLayer(prefix), prefixRank.size);
   }
   // GPTQ/AWQ modules have no `.weight` at all: list them so they are reported, never scored.
-  for (const [name, why] of quantized) {
-    if (tensors.has(name + '.weight')) continue;
-    const packed = tensors.get(name + '.qweight') ?? tensors.get(name + '.weight_packed');
+  for (const [tensorModule, why] of quantized) {
+    if (tensors.has(tensorModule + '.weight')) continue;
+    const packed = tensors.get(tensorModule + '.qweight') ?? tensors.get(tensorModule + '.weight_packed');
     if (!packed) continue;
+    const name = moduleName(tensorModule);
     const type = moduleType(name);
     modules.push({
       name,

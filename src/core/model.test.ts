@@ -136,3 +136,50 @@ describe('tied heads and quantized weights', () => {
     expect(cat.modules[0]!.unsupported).toMatch(/bitsandbytes int8/);
   });
 });
+
+describe('base-model checkpoints get the prefix transformers gives them', () => {
+  const gpt2 = [
+    f32('wte.weight', [50, 8]),
+    f32('wpe.weight', [16, 8]),
+    f32('h.0.ln_1.weight', [8]),
+    f32('h.0.attn.c_attn.weight', [8, 24]),
+    f32('h.0.attn.c_proj.weight', [8, 8]),
+    f32('h.0.mlp.c_fc.weight', [8, 32]),
+    f32('h.0.mlp.c_proj.weight', [32, 8]),
+    f32('ln_f.weight', [8]),
+  ];
+  it('GPT-2 saved without `transformer.`: modules named as GPT2LMHeadModel names them, head tied to wte', async () => {
+    const cat = buildCatalogue(
+      await loadModelFolder([shard('model.safetensors', gpt2), config({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], vocab_size: 50 })]),
+    );
+    expect(cat.modules.map((m) => m.name)).toContain('transformer.h.0.attn.c_attn');
+    expect(cat.modules.find((m) => m.name === 'lm_head')?.tiedTo).toBe('transformer.wte');
+    expect(cat.types.filter((t) => t.defaultSelected).map((t) => t.name)).toEqual(['attn.c_attn', 'attn.c_proj', 'lm_head', 'mlp.c_fc', 'mlp.c_proj']);
+    expect(cat.types.map((t) => t.name)).toContain('transformer.ln_f');
+    // Reading still uses the file's own tensor names.
+    expect(cat.modules.find((m) => m.name === 'transformer.h.0.attn.c_attn')!.weight.name).toBe('h.0.attn.c_attn.weight');
+  });
+  it('keys that already carry the prefix are left alone', async () => {
+    const prefixed = gpt2.map((t) => ({ ...t, name: 'transformer.' + t.name }));
+    const cat = buildCatalogue(
+      await loadModelFolder([shard('model.safetensors', prefixed), config({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'] })]),
+    );
+    expect(cat.modules.map((m) => m.name)).toContain('transformer.h.0.attn.c_attn');
+    expect(cat.modules.map((m) => m.name)).not.toContain('transformer.transformer.h.0.attn.c_attn');
+  });
+  it('OPT saved as `decoder.…` becomes `model.decoder.…`', async () => {
+    const opt = [
+      f32('decoder.embed_tokens.weight', [50, 8]),
+      f32('decoder.embed_positions.weight', [18, 8]),
+      f32('decoder.layers.0.self_attn.q_proj.weight', [8, 8]),
+    ];
+    const cat = buildCatalogue(await loadModelFolder([shard('model.safetensors', opt), config({ model_type: 'opt', architectures: ['OPTForCausalLM'] })]));
+    expect(cat.modules.map((m) => m.name)).toEqual([
+      'lm_head',
+      'model.decoder.embed_positions',
+      'model.decoder.embed_tokens',
+      'model.decoder.layers.0.self_attn.q_proj',
+    ]);
+    expect(cat.modules[0]!.tiedTo).toBe('model.decoder.embed_tokens');
+  });
+});

@@ -50,7 +50,7 @@ export function progressRecordLine(r: ProgressRecord): string {
 export function parseProgress(text: string, fingerprint: string): Map<string, ProgressRecord> {
   const out = new Map<string, ProgressRecord>();
   const lines = text.split('\n');
-  let header: ProgressHeader | null = null;
+  let header: ProgressHeader | null;
   try {
     header = JSON.parse(lines[0] ?? '') as ProgressHeader;
   } catch {
