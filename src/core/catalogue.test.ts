@@ -55,3 +55,20 @@ describe('catalogue of the reference checkpoints', () => {
     });
   }
 });
+
+describe('embeddings', () => {
+  it.each([
+    ['model.embed_tokens', true],
+    ['transformer.wte', true],
+    ['transformer.wpe', true],
+    ['shared', true],
+    ['gpt_neox.embed_in', true],
+    ['model.decoder.embed_positions', true],
+    ['embed_out', false],
+    ['lm_head', false],
+    ['model.layers.0.mlp.down_proj', false],
+  ])('%s → %s', async (name, want) => {
+    const { isEmbeddingModule } = await import('./catalogue.js');
+    expect(isEmbeddingModule(name)).toBe(want);
+  });
+});

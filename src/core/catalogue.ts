@@ -67,6 +67,9 @@ export function moduleLayer(moduleName: string): number | null {
 /** An embedding: last name part contains `embed`, or is `wte`, `wpe` or `shared`. */
 export function isEmbeddingModule(moduleName: string): boolean {
   const last = moduleName.slice(moduleName.lastIndexOf('.') + 1);
+  // GPT-NeoX's output head `embed_out` is an nn.Linear, which the reference's default selection
+  // (linear layers) includes, despite its name.
+  if (last === 'embed_out') return false;
   return last.includes('embed') || last === 'wte' || last === 'wpe' || last === 'shared';
 }
 
