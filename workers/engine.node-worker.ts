@@ -1,4 +1,5 @@
 /** Node entry point of an engine worker (worker_threads + comlink's Node adapter). */
+import '../src/engine/node-wasm-features.js';
 import { parentPort } from 'node:worker_threads';
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';

@@ -7,6 +7,7 @@
  *
  * Figures are ratios against scipy measured in the same run; nothing here is asserted.
  */
+import '../engine/node-wasm-features.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';

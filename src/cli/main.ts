@@ -2,6 +2,7 @@
  * `spectroscope`: the command-line shell over core and engine. Bad input ends in one line on
  * stderr naming the file and the problem, and a non-zero exit; never a stack trace.
  */
+import '../engine/node-wasm-features.js';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';

@@ -1,16 +1,43 @@
 #!/usr/bin/env node
 // Single-thread timing of the WASM kernels (Node only; needs `node scripts/build-wasm.mjs`).
-//   node src/engine/kernels/bench-kernel.mjs [ROWSxCOLS ...]   (default 1024x4096 4096x4096)
+//   node src/engine/kernels/bench-kernel.mjs [options] [ROWSxCOLS ...]   (default 1024x4096 4096x4096)
 // Prints the breakdown Gram / tridiagonalisation / QL from the raw kernel exports, then the
 // end-to-end time through the TypeScript wrapper (bundled on the fly with esbuild).
+// Options (for before/after comparisons on a noisy machine: everything runs interleaved
+// in one process, `--reps` times, and the medians are printed):
+//   --wasm A.wasm,B.wasm   modules to compare (default build/linalg.wasm)
+//   --unblocked            also time the unblocked tridiagonalisation of each module
+//   --nb 32 --nx 128       panel width / crossover of the blocked tridiagonalisation
+//   --reps N               repetitions (default 1)
+//   --no-e2e               skip the end-to-end call through linalg.ts
+// Relaxed-SIMD modules need `node --experimental-wasm-relaxed-simd` on Node 20.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { dirname, join, basename } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bytes = await readFile(join(here, 'build/linalg.wasm'));
-const module = await WebAssembly.compile(bytes);
-const shapes = (process.argv.length > 2 ? process.argv.slice(2) : ['1024x4096', '4096x4096']).map((s) => s.split('x').map(Number));
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  if (i < 0) return dflt;
+  const v = argv[i + 1];
+  argv.splice(i, 2);
+  return v;
+};
+const flag = (name) => {
+  const i = argv.indexOf(name);
+  if (i >= 0) argv.splice(i, 1);
+  return i >= 0;
+};
+const wasmPaths = opt('--wasm', join(here, 'build/linalg.wasm')).split(',');
+const nb = Number(opt('--nb', '0'));
+const nx = Number(opt('--nx', '0'));
+const reps = Number(opt('--reps', '1'));
+const unblocked = flag('--unblocked');
+const e2e = !flag('--no-e2e');
+const modules = [];
+for (const p of wasmPaths) modules.push({ name: basename(p), module: await WebAssembly.compile(await readFile(p)) });
+const shapes = (argv.length > 0 ? argv : ['1024x4096', '4096x4096']).map((s) => s.split('x').map(Number));
 
 function randomMatrix(rows, cols, seed = 1) {
   const w = new Float32Array(rows * cols);
@@ -24,8 +51,10 @@ function randomMatrix(rows, cols, seed = 1) {
 
 const now = () => performance.now() / 1000;
 
-async function breakdown(w, rows, cols) {
+async function breakdown(module, w, rows, cols, blocked) {
   const { exports: ex } = await WebAssembly.instantiate(module, {});
+  blocked &&= typeof ex.tridiagonalizeBlocked === 'function';
+  if (blocked && nb > 0) ex.setTridiagBlocking(nb, nx > 0 ? nx : 128);
   const k = Math.min(rows, cols);
   const kp = (k + 3) & ~3;
   const must = (p) => {
@@ -37,7 +66,7 @@ async function breakdown(w, rows, cols) {
   const pk = must(ex.alloc(ex.packBytes(k)));
   const d = must(ex.alloc(k * 8));
   const e = must(ex.alloc(k * 8));
-  const tmp = must(ex.alloc(k * 32));
+  const tmp = must(ex.alloc(blocked ? ex.tridiagWorkBytes(k) : k * 32));
   new Float32Array(ex.memory.buffer, wp, rows * cols).set(w);
   ex.zeroF64(g, kp * kp);
   let t = now();
@@ -46,7 +75,8 @@ async function breakdown(w, rows, cols) {
   const tGram = now() - t;
   t = now();
   const inv = ex.scaleLower(g, k, kp);
-  ex.tridiagonalize(g, k, kp, d, e, tmp);
+  if (blocked) ex.tridiagonalizeBlocked(g, k, kp, d, e, tmp);
+  else ex.tridiagonalize(g, k, kp, d, e, tmp);
   const tTri = now() - t;
   t = now();
   const ev = new Float64Array(ex.memory.buffer, e, k);
@@ -83,17 +113,35 @@ const flops = (rows, cols) => {
   return { gram: k * (k + 1) * n, tri: (4 / 3) * k ** 3 };
 };
 
-console.log(`node ${process.version}, single thread`);
+const median = (xs) => {
+  const a = [...xs].sort((x, y) => x - y);
+  return a.length % 2 ? a[(a.length - 1) >> 1] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+};
+
+console.log(`node ${process.version}, single thread, ${reps} rep(s), medians`);
 for (const [rows, cols] of shapes) {
   const w = randomMatrix(rows, cols);
-  const b = await breakdown(w, rows, cols);
   const f = flops(rows, cols);
-  console.log(
-    `${rows}x${cols}: gram ${b.tGram.toFixed(2)} s (${(f.gram / b.tGram / 1e9).toFixed(1)} GFLOP/s)` +
-      ` | tridiag ${b.tTri.toFixed(2)} s (${(f.tri / b.tTri / 1e9).toFixed(1)} GFLOP/s)` +
-      ` | QL ${b.tQl.toFixed(3)} s | total ${(b.tGram + b.tTri + b.tQl).toFixed(2)} s` +
-      ` | info ${b.info} σmax ${b.smax.toPrecision(6)} σmin ${b.smin.toPrecision(6)}`,
-  );
-  const e = await endToEnd(w, rows, cols);
-  console.log(`${rows}x${cols}: end-to-end singularValues() ${e.t.toFixed(2)} s (σmax ${e.smax.toPrecision(6)})`);
+  const variants = [];
+  for (const m of modules) {
+    variants.push({ label: m.name, module: m.module, blocked: true, runs: [] });
+    if (unblocked) variants.push({ label: `${m.name} unblocked`, module: m.module, blocked: false, runs: [] });
+  }
+  for (let r = 0; r < reps; r++) for (const v of variants) v.runs.push(await breakdown(v.module, w, rows, cols, v.blocked));
+  for (const v of variants) {
+    const tGram = median(v.runs.map((b) => b.tGram));
+    const tTri = median(v.runs.map((b) => b.tTri));
+    const tQl = median(v.runs.map((b) => b.tQl));
+    const b = v.runs[0];
+    console.log(
+      `${rows}x${cols} [${v.label}]: gram ${tGram.toFixed(2)} s (${(f.gram / tGram / 1e9).toFixed(1)} GFLOP/s)` +
+        ` | tridiag ${tTri.toFixed(2)} s (${(f.tri / tTri / 1e9).toFixed(1)} GFLOP/s)` +
+        ` | QL ${tQl.toFixed(3)} s | total ${median(v.runs.map((x) => x.tGram + x.tTri + x.tQl)).toFixed(2)} s` +
+        ` | info ${b.info} σmax ${b.smax.toPrecision(6)} σmin ${b.smin.toPrecision(6)}`,
+    );
+  }
+  if (e2e) {
+    const e = await endToEnd(w, rows, cols);
+    console.log(`${rows}x${cols}: end-to-end singularValues() ${e.t.toFixed(2)} s (σmax ${e.smax.toPrecision(6)})`);
+  }
 }

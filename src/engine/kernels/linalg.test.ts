@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { createLinalg, KernelError, type Linalg } from './linalg.js';
-import { LINALG_WASM_BASE64 } from './build/linalg-wasm.js';
+import { createLinalg, KernelError, relaxedSimdSupported, type Linalg } from './linalg.js';
+import { LINALG_RELAXED_WASM_BASE64, LINALG_WASM_BASE64 } from './build/linalg-wasm.js';
 
 // Fixtures: scripts/kernel-fixtures.py (numpy/scipy, run by hand) → reference singular
 // values from LAPACK dgesdd in float64 on the float32 data. Python is not needed here.
@@ -339,5 +339,96 @@ describe('eigenvaluesOfGram', () => {
     const got = la.eigenvaluesOfGram(g, cols);
     for (let i = 0; i < cols; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-12 * want[0]!);
     expect(() => la.eigenvaluesOfGram(new Float64Array(5), 2)).toThrow(/needs 4 values/);
+  });
+});
+
+describe('kernel builds', () => {
+  it('the relaxed-SIMD probe agrees with validating the relaxed build itself', () => {
+    expect(relaxedSimdSupported()).toBe(WebAssembly.validate(Buffer.from(LINALG_RELAXED_WASM_BASE64, 'base64')));
+    expect(WebAssembly.validate(Buffer.from(LINALG_WASM_BASE64, 'base64'))).toBe(true);
+  });
+
+  it("simd: 'plain' meets the fixtures; 'relaxed' does too where supported, else refuses", async () => {
+    const plain = await createLinalg({ simd: 'plain' });
+    for (const name of ['lcg_300x500', 'cond1e6_60x40', 'rank3_50x30']) {
+      const c = fixture(name);
+      expect(relErr(plain.singularValues(matrixOf(c), c.rows, c.cols), c.sv)).toBeLessThanOrEqual(GUARD);
+    }
+    if (relaxedSimdSupported()) {
+      const relaxed = await createLinalg({ simd: 'relaxed' });
+      for (const c of manifest.cases) {
+        const s = relaxed.singularValues(matrixOf(c), c.rows, c.cols);
+        expect(relErr(s, c.sv)).toBeLessThanOrEqual(GUARD);
+        expectLargeRelative(s, c.sv);
+      }
+    } else {
+      await expect(createLinalg({ simd: 'relaxed' })).rejects.toThrow(/relaxed SIMD/);
+    }
+  });
+});
+
+describe('blocked tridiagonalisation', () => {
+  interface TriExports {
+    memory: WebAssembly.Memory;
+    alloc(n: number): number;
+    setTridiagBlocking(nb: number, nx: number): void;
+    tridiagWorkBytes(n: number): number;
+    tridiagonalize(a: number, n: number, ld: number, d: number, e: number, tmp: number): void;
+    tridiagonalizeBlocked(a: number, n: number, ld: number, d: number, e: number, work: number): void;
+    tqlrat(d: number, e2: number, n: number): number;
+  }
+
+  /** Eigenvalues (ascending) of the symmetric matrix `sym` (n×n) via one of the two reductions. */
+  async function eig(sym: Float64Array, n: number, blocked: boolean, nb: number, nx: number): Promise<Float64Array> {
+    const { instance } = await WebAssembly.instantiate(Buffer.from(LINALG_WASM_BASE64, 'base64'), {});
+    const ex = instance.exports as unknown as TriExports;
+    ex.setTridiagBlocking(nb, nx);
+    const ld = ((n + 3) & ~3) + 4; // ld > ceil4(n): exercises the stride
+    const rows = (n + 3) & ~3;
+    const a = ex.alloc(ld * rows * 8) >>> 0;
+    const d = ex.alloc(n * 8) >>> 0;
+    const e = ex.alloc(n * 8) >>> 0;
+    const work = ex.alloc(Math.max(ex.tridiagWorkBytes(n) >>> 0, n * 32)) >>> 0;
+    const A = new Float64Array(ex.memory.buffer, a, ld * rows).fill(Number.NaN);
+    for (let r = 0; r < n; r++) for (let c = 0; c <= r; c++) A[r * ld + c] = sym[r * n + c]!;
+    // The blocked routine may write the padding (rows/cols ≥ n, upper triangle) but must not
+    // read it: NaN there would poison the result.
+    for (let r = 0; r < rows; r++) for (let c = r + 1; c < ld; c++) A[r * ld + c] = Number.NaN;
+    if (blocked) ex.tridiagonalizeBlocked(a, n, ld, d, e, work);
+    else ex.tridiagonalize(a, n, ld, d, e, work);
+    const E = new Float64Array(ex.memory.buffer, e, n);
+    for (let i = 0; i < n; i++) E[i] = E[i]! * E[i]!;
+    expect(ex.tqlrat(d, e, n)).toBe(0);
+    return new Float64Array(ex.memory.buffer, d, n).slice();
+  }
+
+  function gramOf(n: number, rank: number, seed: number): Float64Array {
+    const x = lcgMatrix(rank, n, seed);
+    const g = new Float64Array(n * n);
+    for (let p = 0; p < rank; p++) for (let r = 0; r < n; r++) for (let c = 0; c <= r; c++) g[r * n + c]! += x[p * n + r]! * x[p * n + c]!;
+    return g;
+  }
+
+  for (const [n, rank, nb, nx] of [
+    [150, 150, 32, 64],
+    [203, 203, 8, 8],
+    [131, 40, 16, 16], // rank-deficient: exact-zero reflectors inside panels
+    [97, 97, 6, 6],
+    [64, 64, 64, 64], // exactly one block: unblocked only
+  ] as const) {
+    it(`n=${n} rank ${rank}, nb=${nb}, nx=${nx}: same eigenvalues as the unblocked reduction`, async () => {
+      const g = gramOf(n, rank, n + rank);
+      const ref = await eig(g, n, false, nb, nx);
+      const got = await eig(g, n, true, nb, nx);
+      expect(relErr(got, ref)).toBeLessThanOrEqual(1e-13);
+    });
+  }
+
+  it('a diagonal matrix (every reflector is the identity) keeps its diagonal', async () => {
+    const n = 77;
+    const g = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) g[i * n + i] = (i * 37) % n;
+    const got = await eig(g, n, true, 8, 8);
+    expect(Array.from(got)).toEqual(Array.from({ length: n }, (_, i) => i));
   });
 });

@@ -9,7 +9,43 @@
 // few MiB, never a second copy of the whole weight matrix. WASM memory grows on demand
 // up to 4 GiB and never shrinks (a WebAssembly limitation); freed blocks are reused.
 
-import { LINALG_WASM_BASE64 } from './build/linalg-wasm.js';
+// Kernel builds: the same AssemblyScript source is compiled twice (scripts/build-wasm.mjs):
+// plain SIMD128, and SIMD128 + relaxed SIMD, whose inner products use f64x2.relaxed_madd
+// (a fused multiply-add on x86 with FMA and on ARM). createLinalg picks the relaxed build
+// when WebAssembly.validate accepts a 40-byte probe using that opcode (Chrome/Edge, Firefox,
+// Node ≥ 22; Node 20 only with --experimental-wasm-relaxed-simd), else the plain build.
+// FMA rounds once instead of twice, so accuracy can only improve; results may differ from
+// the plain build in the last bits.
+//
+// Design (not implemented yet): threads inside one matrix — createLinalg({ threads: n }).
+//   * Build a third variant with `--enable threads --sharedMemory --importMemory`
+//     (maximumMemory stays 65536 pages). The host creates one
+//     `new WebAssembly.Memory({ initial, maximum: 65536, shared: true })`; the owning
+//     instance (the Linalg) and n−1 helpers (web Workers in the page — needs
+//     crossOriginIsolated, which the preview server's COOP/COEP headers provide; node:
+//     worker_threads in Node, loaded lazily so the page bundle never imports it) instantiate
+//     the same compiled Module on it. Only the owner calls alloc/free (the allocator's
+//     globals are per instance); helpers only run kernels on pointers they are given.
+//   * Work split, all static (equal flops, no work stealing):
+//       - Gram (syrkPacked): per packed KC-chunk, thread t takes a contiguous range of row
+//         micro-panels balanced for the triangle (row group g costs ∝ g+1), so threads write
+//         disjoint rows of G. Packing is split by micro-panels too. One barrier per chunk
+//         (k=4096, n=4096: 16 chunks) — or give each thread its own KC-chunk range and a
+//         private G, summed at the end (more memory, fewer barriers).
+//       - Tridiagonalisation: the syr2k after each panel splits the same way (disjoint row
+//         blocks of the trailing triangle); the read-only symv of each step splits into row
+//         ranges with private y accumulators summed by the owner (one barrier per step:
+//         ~4096 steps × a few µs of Atomics.wait/notify latency, < 1% of the phase).
+//       - tqlrat stays serial (0.2 s).
+//   * Synchronisation: a small control block in the shared memory (job id, arguments,
+//     generation counter); helpers Atomics.wait on the counter, the owner Atomics.notify's
+//     and waits for a done-count. The owner itself runs in a worker (the engine pool's), so
+//     blocking Atomics.wait is allowed; on the page's main thread threads: 1 is forced.
+//   * Fallback: when SharedArrayBuffer/crossOriginIsolated or worker_threads are missing,
+//     threads degrade to 1 with the existing non-shared build — same results bit for bit
+//     in the Gram (each G element is summed by one thread in the same order); the
+//     tridiagonalisation's split symv changes summation order (rounding-level differences).
+import { LINALG_RELAXED_WASM_BASE64, LINALG_WASM_BASE64 } from './build/linalg-wasm.js';
 
 export type KernelErrorCode = 'no-convergence' | 'out-of-memory' | 'bad-shape' | 'non-finite';
 
@@ -46,6 +82,17 @@ export interface LinalgOptions {
   /** Bytes of float32 input staged into WASM memory per kernel call (default 8 MiB).
    *  Tests lower it to exercise the slab logic. */
   stagingBytes?: number;
+  /** Which build of the kernels to run. 'auto' (default): the relaxed-SIMD build (fused
+   *  multiply-add) when this engine validates it, else the plain SIMD128 build. 'relaxed'
+   *  throws where relaxed SIMD is unsupported. */
+  simd?: 'auto' | 'relaxed' | 'plain';
+}
+
+/** True when this engine accepts the relaxed-SIMD build (Chrome/Edge ≥ 114, Firefox ≥ 120,
+ *  Node ≥ 22; Node 20 only with --experimental-wasm-relaxed-simd). */
+export function relaxedSimdSupported(): boolean {
+  relaxedSupported ??= probeRelaxedSimd();
+  return relaxedSupported;
 }
 
 interface KernelExports {
@@ -90,16 +137,48 @@ function decodeBase64(s: string): Uint8Array {
   return out;
 }
 
-let modulePromise: Promise<WebAssembly.Module> | undefined;
+// Probe: (func (result v128) (f64x2.relaxed_madd (v128.const 0) (v128.const 0) (v128.const 0))).
+// Engines without relaxed SIMD reject the opcode (0xfd 0x107) at validation.
+const RELAXED_PROBE = (() => {
+  const zero = new Array<number>(16).fill(0);
+  const body = [0x00, ...[0, 1, 2].flatMap(() => [0xfd, 0x0c, ...zero]), 0xfd, 0x87, 0x02, 0x0b];
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // magic, version
+    ...[0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b], // type section: () -> v128
+    ...[0x03, 0x02, 0x01, 0x00], // function section
+    ...[0x0a, body.length + 2, 0x01, body.length, ...body], // code section
+  ]);
+})();
 
-function compileModule(): Promise<WebAssembly.Module> {
-  modulePromise ??= WebAssembly.compile(decodeBase64(LINALG_WASM_BASE64) as BufferSource);
-  return modulePromise;
+let relaxedSupported: boolean | undefined;
+
+function probeRelaxedSimd(): boolean {
+  try {
+    return WebAssembly.validate(RELAXED_PROBE as BufferSource);
+  } catch {
+    return false;
+  }
+}
+
+const modulePromises = new Map<'relaxed' | 'plain', Promise<WebAssembly.Module>>();
+
+function compileModule(kind: 'relaxed' | 'plain'): Promise<WebAssembly.Module> {
+  let p = modulePromises.get(kind);
+  if (!p) {
+    p = WebAssembly.compile(decodeBase64(kind === 'relaxed' ? LINALG_RELAXED_WASM_BASE64 : LINALG_WASM_BASE64) as BufferSource);
+    modulePromises.set(kind, p);
+  }
+  return p;
 }
 
 /** Instantiates the kernels. Each Linalg owns its own WASM instance and memory. */
 export async function createLinalg(options: LinalgOptions = {}): Promise<Linalg> {
-  const module = await compileModule();
+  const want = options.simd ?? 'auto';
+  if (want === 'relaxed' && !relaxedSimdSupported()) {
+    throw new Error('relaxed SIMD is not supported by this WebAssembly engine');
+  }
+  const kind = want === 'plain' || (want === 'auto' && !relaxedSimdSupported()) ? 'plain' : 'relaxed';
+  const module = await compileModule(kind);
   const instance = await WebAssembly.instantiate(module, {});
   const linalg = makeLinalg(instance.exports as unknown as KernelExports, options.stagingBytes ?? 8 << 20);
   await warmUp(linalg);

@@ -4,6 +4,7 @@
 //
 //   G = XXᵀ (k×k, k = min(rows, cols), X = W or Wᵀ)   → accumulated in float64
 //   G = Q T Qᵀ   (Householder tridiagonalisation, eigenvalues only: Q is never formed)
+//   (blocked, LAPACK dsytrd-style: panels of read-only mat-vecs + a SYR2K update)
 //   λ(T)         (Pal–Walker–Kahan rational QL, EISPACK tqlrat)
 //   σ = sqrt(max(λ, 0)), descending
 //
@@ -115,8 +116,18 @@ export function reset(): void {
 //       row micro-panels ig in the block, ig >= jg  → 4×4 micro-kernel
 // The micro-kernel keeps a 4×4 tile of G in 8 f64x2 registers: per p it does 2 vector
 // loads + 4 splat loads for 8 vector mul+add pairs (Zen3/Intel: 2 mul + 2 add ports → FP
-// bound, which is what we want). Relaxed-SIMD FMA would be faster but is not enabled by
-// default in Node 20 / Safari, so we use mul+add.
+// bound, which is what we want). In the relaxed-SIMD build each mul+add pair is one
+// f64x2.relaxed_madd (FMA); the plain build (Node 20, Safari) keeps mul+add.
+
+/** a·b + c, lane-wise. With --enable relaxed-simd this is f64x2.relaxed_madd (a fused
+ *  multiply-add where the hardware has one: one rounding instead of two, so never less
+ *  accurate); otherwise mul + add. ASC_FEATURE_RELAXED_SIMD is a compile-time constant, so
+ *  each build contains exactly one of the two forms. (Binaryen -O3 inlines it; no
+ *  @inline decorator, which prettier cannot parse on a function.) */
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f64x2.relaxed_madd(a, b, c);
+  return f64x2.add(f64x2.mul(a, b), c);
+}
 
 const KC: i32 = 256;
 const MCG: i32 = 32;
@@ -147,17 +158,17 @@ function kernel4x4(a: usize, b: usize, pc: i32, c: usize, ldb: usize): void {
     const b0 = v128.load(b),
       b1 = v128.load(b, 16);
     const a0 = v128.load64_splat(a);
-    c00 = f64x2.add(c00, f64x2.mul(a0, b0));
-    c01 = f64x2.add(c01, f64x2.mul(a0, b1));
+    c00 = madd(a0, b0, c00);
+    c01 = madd(a0, b1, c01);
     const a1 = v128.load64_splat(a, 8);
-    c10 = f64x2.add(c10, f64x2.mul(a1, b0));
-    c11 = f64x2.add(c11, f64x2.mul(a1, b1));
+    c10 = madd(a1, b0, c10);
+    c11 = madd(a1, b1, c11);
     const a2 = v128.load64_splat(a, 16);
-    c20 = f64x2.add(c20, f64x2.mul(a2, b0));
-    c21 = f64x2.add(c21, f64x2.mul(a2, b1));
+    c20 = madd(a2, b0, c20);
+    c21 = madd(a2, b1, c21);
     const a3 = v128.load64_splat(a, 24);
-    c30 = f64x2.add(c30, f64x2.mul(a3, b0));
-    c31 = f64x2.add(c31, f64x2.mul(a3, b1));
+    c30 = madd(a3, b0, c30);
+    c31 = madd(a3, b1, c31);
     a += 32;
     b += 32;
   }
@@ -311,8 +322,8 @@ export function zeroF64(p: usize, n: usize): void {
 // updated and immediately used for the next mat-vec while it is in L1. The trailing
 // matrix is thus streamed through memory once per step instead of twice (this phase is
 // memory-bound once the trailing triangle outgrows the L3 cache: ~9 GB/s here).
-// Next step for speed: blocked (dlatrd-style, read-only mat-vec + syr2k every nb steps)
-// or two-stage (dense→band→tridiagonal) reduction; both need far less memory traffic.
+// This routine now only finishes the last (cache-resident) rows of tridiagonalizeBlocked
+// below, and serves as its reference in the tests.
 
 function hsum(v: v128): f64 {
   return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
@@ -471,6 +482,268 @@ export function tridiagonalize(a: usize, n: i32, ld: i32, d: usize, e: usize, tm
 }
 
 // ---------------------------------------------------------------------------------------
+// Blocked Householder tridiagonalisation (LAPACK dsytrd/dlatrd, UPLO = 'U' in column-major
+// terms, which is exactly our row-major lower triangle: "column j above the diagonal" is
+// our row j, elements 0..j−1, contiguous).
+// ---------------------------------------------------------------------------------------
+// The unblocked sweep above streams the whole trailing triangle through memory twice per
+// step (read + write), so for n in the thousands it runs at DRAM speed (~2 GFLOP/s). Here
+// the steps are grouped in panels of NB rows (i = top … m, m = top − NB + 1):
+//   * inside the panel the trailing block is NOT updated; step i only
+//       - applies the panel's earlier transformations to its own row i:
+//           A[i][0..i] −= Σ_j (v_j[i] w_j + w_j[i] v_j),
+//       - builds its reflector v_i (stored in place in row i, v_i[i−1] = 1, like LAPACK),
+//       - computes y = A v_i with a READ-ONLY symmetric mat-vec of the original leading
+//         i×i block, corrected by the panel's pending rank-2 terms:
+//           y −= Σ_j (v_j (w_jᵀ v_i) + w_j (v_jᵀ v_i)),
+//       - w_i = τ y − (τ²/2)(yᵀ v_i) v_i;
+//   * after the panel the leading m×m block takes the whole rank-2·NB update at once,
+//       A −= V Wᵀ + W Vᵀ,
+//     as a matrix–matrix product (SYR2K) with the same packed 4×4 SIMD micro-kernel and
+//     cache blocking as the Gram.
+// Half of the flops (the mat-vecs) stay memory-bound but read each element once per step
+// instead of reading and writing it; the other half run at matrix-product speed. The last
+// NX rows (a block that fits in cache) use the unblocked routine. Results agree with the
+// unblocked reduction to rounding (same reflectors, same arithmetic up to summation order).
+
+let triNb: i32 = 32; // panel width
+let triNx: i32 = 128; // order below which the unblocked routine finishes the job
+
+/** Tuning hook (benchmarks): panel width nb (even, 4..64) and crossover order nx (>= nb).
+ *  Call before tridiagWorkBytes/eigWorkBytes. */
+export function setTridiagBlocking(nb: i32, nx: i32): void {
+  triNb = min(64, max(4, nb & ~1));
+  triNx = max(nx, triNb);
+}
+
+/** Bytes of scratch needed by tridiagonalizeBlocked for order n. */
+export function tridiagWorkBytes(n: i32): usize {
+  const np = <usize>((n + 3) & ~3);
+  const nb = <usize>triNb;
+  // unblocked tail 4·np | W: nb·np | two packed panels 2·(2nb·np) | y: np   (float64)
+  return (5 * np + 5 * nb * np) << 3;
+}
+
+function dotN(x: usize, y: usize, n: i32): f64 {
+  let s0 = f64x2.splat(0),
+    s1 = f64x2.splat(0);
+  let c = 0;
+  for (; c + 3 < n; c += 4) {
+    const o = (<usize>c) << 3;
+    s0 = madd(v128.load(x + o), v128.load(y + o), s0);
+    s1 = madd(v128.load(x + o, 16), v128.load(y + o, 16), s1);
+  }
+  let s = hsum(f64x2.add(s0, s1));
+  for (; c < n; c++) {
+    const o = (<usize>c) << 3;
+    s += load<f64>(x + o) * load<f64>(y + o);
+  }
+  return s;
+}
+
+/** p[0..m) += A v for the leading m×m block (lower triangle rows, read only). Two rows at
+ *  a time, so each p element is loaded and stored once per pair of rows. */
+function symvLower(a: usize, ldb: usize, m: i32, v: usize, p: usize): void {
+  let r = 0;
+  for (; r + 1 < m; r += 2) {
+    const r0 = a + <usize>r * ldb;
+    const r1 = r0 + ldb;
+    const ro = (<usize>r) << 3;
+    const vr0 = load<f64>(v + ro),
+      vr1 = load<f64>(v + ro, 8);
+    const v0 = f64x2.splat(vr0),
+      v1 = f64x2.splat(vr1);
+    let s00 = f64x2.splat(0),
+      s01 = f64x2.splat(0),
+      s10 = f64x2.splat(0),
+      s11 = f64x2.splat(0);
+    let c = 0;
+    for (; c + 3 < r; c += 4) {
+      const o = (<usize>c) << 3;
+      const x00 = v128.load(r0 + o),
+        x01 = v128.load(r0 + o, 16);
+      const x10 = v128.load(r1 + o),
+        x11 = v128.load(r1 + o, 16);
+      const va = v128.load(v + o),
+        vb = v128.load(v + o, 16);
+      s00 = madd(x00, va, s00);
+      s01 = madd(x01, vb, s01);
+      s10 = madd(x10, va, s10);
+      s11 = madd(x11, vb, s11);
+      v128.store(p + o, madd(x10, v1, madd(x00, v0, v128.load(p + o))));
+      v128.store(p + o, madd(x11, v1, madd(x01, v0, v128.load(p + o, 16))), 16);
+    }
+    let t0 = hsum(f64x2.add(s00, s01)),
+      t1 = hsum(f64x2.add(s10, s11));
+    for (; c < r; c++) {
+      const o = (<usize>c) << 3;
+      const x0 = load<f64>(r0 + o),
+        x1 = load<f64>(r1 + o),
+        vc = load<f64>(v + o);
+      t0 += x0 * vc;
+      t1 += x1 * vc;
+      store<f64>(p + o, load<f64>(p + o) + (x0 * vr0 + x1 * vr1));
+    }
+    const a00 = load<f64>(r0 + ro),
+      a10 = load<f64>(r1 + ro),
+      a11 = load<f64>(r1 + ro, 8);
+    store<f64>(p + ro, load<f64>(p + ro) + t0 + a00 * vr0 + a10 * vr1);
+    store<f64>(p + ro, load<f64>(p + ro, 8) + t1 + a10 * vr0 + a11 * vr1, 8);
+  }
+  if (r < m) {
+    const r0 = a + <usize>r * ldb;
+    const ro = (<usize>r) << 3;
+    const vr = load<f64>(v + ro);
+    let t = 0.0;
+    for (let c = 0; c < r; c++) {
+      const o = (<usize>c) << 3;
+      const x = load<f64>(r0 + o);
+      t += x * load<f64>(v + o);
+      store<f64>(p + o, load<f64>(p + o) + x * vr);
+    }
+    store<f64>(p + ro, load<f64>(p + ro) + t + load<f64>(r0 + ro) * vr);
+  }
+}
+
+/** Reduces panel rows top, top−1, …, m (see above). W vector of row j: wv + (top−j)·np. */
+function tridiagPanel(a: usize, ldb: usize, top: i32, m: i32, d: usize, e: usize, wv: usize, np: i32, y: usize): void {
+  const ws = (<usize>np) << 3;
+  for (let i = top; i >= m; i--) {
+    const row = a + <usize>i * ldb;
+    const io = (<usize>i) << 3;
+    // Bring row i up to date with the panel's earlier steps.
+    for (let j = i + 1; j <= top; j++) {
+      const vj = a + <usize>j * ldb;
+      const wj = wv + <usize>(top - j) * ws;
+      updateRow(row, i, vj, wj, load<f64>(vj + io), load<f64>(wj + io));
+    }
+    store<f64>(d + io, load<f64>(row + io));
+
+    // Householder reflector of x = row[0..i) (as in tridiagonalize), stored in place.
+    const alpha = load<f64>(row + io - 8);
+    const xn2 = dotN(row, row, i - 1);
+    let tau = 0.0;
+    if (xn2 > 0.0) {
+      const beta = -copysign<f64>(sqrt<f64>(alpha * alpha + xn2), alpha);
+      tau = (beta - alpha) / beta;
+      const scal = 1.0 / (alpha - beta);
+      for (let c = 0; c < i - 1; c++) {
+        const o = (<usize>c) << 3;
+        store<f64>(row + o, load<f64>(row + o) * scal);
+      }
+      store<f64>(e + io, beta);
+    } else {
+      store<f64>(e + io, alpha);
+    }
+    store<f64>(row + io - 8, 1.0);
+    const wi = wv + <usize>(top - i) * ws;
+    if (tau == 0.0) {
+      memory.fill(wi, 0, (<usize>i) << 3); // H = I: no contribution
+      continue;
+    }
+
+    // y = (A − Σ_j v_j w_jᵀ + w_j v_jᵀ) v over the leading i×i block.
+    memory.fill(y, 0, (<usize>i) << 3);
+    symvLower(a, ldb, i, row, y);
+    for (let j = i + 1; j <= top; j++) {
+      const vj = a + <usize>j * ldb;
+      const wj = wv + <usize>(top - j) * ws;
+      const aj = dotN(wj, row, i);
+      const bj = dotN(vj, row, i);
+      updateRow(y, i - 1, vj, wj, bj, aj); // y −= aj v_j + bj w_j
+    }
+    // w = τ y − (τ²/2)(yᵀv) v
+    const kk = 0.5 * tau * tau * dotN(y, row, i);
+    for (let c = 0; c < i; c++) {
+      const o = (<usize>c) << 3;
+      store<f64>(wi + o, tau * load<f64>(y + o) - kk * load<f64>(row + o));
+    }
+  }
+}
+
+/** Packs m entries of vector src (negated when neg) into p-slot `p` of 4-row micro-panels
+ *  of pc slots (pc·32 bytes each); entries m..ceil4(m) are zero. */
+function packVec(src: usize, m: i32, dst: usize, p: i32, pc: i32, neg: bool): void {
+  const pb = (<usize>pc) << 5;
+  let q = dst + ((<usize>p) << 5);
+  const full = m >> 2;
+  const sg = neg ? f64x2.splat(-1.0) : f64x2.splat(1.0);
+  for (let g = 0; g < full; g++) {
+    const o = (<usize>g) << 5;
+    v128.store(q, f64x2.mul(v128.load(src + o), sg));
+    v128.store(q, f64x2.mul(v128.load(src + o, 16), sg), 16);
+    q += pb;
+  }
+  const rem = m & 3;
+  if (rem != 0) {
+    const s = src + ((<usize>full) << 5);
+    const f = neg ? -1.0 : 1.0;
+    for (let t = 0; t < 4; t++) {
+      store<f64>(q + ((<usize>t) << 3), t < rem ? f * load<f64>(s + ((<usize>t) << 3)) : 0.0);
+    }
+  }
+}
+
+/** Leading m×m block (lower triangle, whole 4×4 diagonal tiles) −= V Wᵀ + W Vᵀ, where the
+ *  nb panel rows j = m+nb−1 … m hold v_j and W slot (top−j) holds w_j. */
+function syr2kPanel(a: usize, ldb: usize, m: i32, nb: i32, wv: usize, np: i32, xa: usize, yb: usize): void {
+  const top = m + nb - 1;
+  const pc = 2 * nb;
+  const ws = (<usize>np) << 3;
+  for (let s = 0; s < nb; s++) {
+    const vj = a + <usize>(top - s) * ldb;
+    const wj = wv + <usize>s * ws;
+    packVec(vj, m, xa, s, pc, true); //      X = −[V; W]
+    packVec(wj, m, xa, nb + s, pc, true);
+    packVec(wj, m, yb, s, pc, false); //     Y =  [W; V]
+    packVec(vj, m, yb, nb + s, pc, false);
+  }
+  const groups = (m + 3) >> 2;
+  const pb = (<usize>pc) << 5;
+  const tileRow = ldb << 2;
+  const mc = max(4, <i32>(<usize>(256 << 10) / pb)); // row block of X: ~256 KiB, in L2
+  for (let ib = 0; ib < groups; ib += mc) {
+    const ie = min(ib + mc, groups);
+    for (let jg = 0; jg < ie; jg++) {
+      const bp = yb + pb * <usize>jg;
+      const i0 = max(ib, jg);
+      let ap = xa + pb * <usize>i0;
+      let cp = a + tileRow * <usize>i0 + ((<usize>jg) << 5);
+      for (let ig = i0; ig < ie; ig++) {
+        kernel4x4(ap, bp, pc, cp, ldb);
+        ap += pb;
+        cp += tileRow;
+      }
+    }
+  }
+}
+
+/**
+ * Same contract as tridiagonalize (lower triangle of a, n×n, ld, destroyed → d, e), blocked.
+ * work: tridiagWorkBytes(n) bytes. Rows of a are read up to ceil4(n) − 1 (padded buffers).
+ */
+export function tridiagonalizeBlocked(a: usize, n: i32, ld: i32, d: usize, e: usize, work: usize): void {
+  if (n <= 0) return;
+  const ldb = (<usize>ld) << 3;
+  const np = (n + 3) & ~3;
+  const nb = triNb;
+  const npb = (<usize>np) << 3;
+  const tmp = work;
+  const wv = tmp + 4 * npb;
+  const xa = wv + <usize>nb * npb;
+  const yb = xa + <usize>(2 * nb) * npb;
+  const y = yb + <usize>(2 * nb) * npb;
+  let top = n - 1;
+  while (top + 1 > triNx) {
+    const m = top + 1 - nb;
+    tridiagPanel(a, ldb, top, m, d, e, wv, np, y);
+    syr2kPanel(a, ldb, m, nb, wv, np, xa, yb);
+    top = m - 1;
+  }
+  tridiagonalize(a, top + 1, ld, d, e, tmp);
+}
+
+// ---------------------------------------------------------------------------------------
 // Eigenvalues of the symmetric tridiagonal matrix: rational QL (tqlrat)
 // ---------------------------------------------------------------------------------------
 // Pal–Walker–Kahan square-root-free QL with implicit Wilkinson-like shift, working on the
@@ -591,7 +864,7 @@ export function scaleLower(a: usize, n: i32, ld: i32): f64 {
 
 /** Bytes of scratch needed by gramSingularValues for order n. */
 export function eigWorkBytes(n: i32): usize {
-  return <usize>n * 48;
+  return ((<usize>n) << 4) + tridiagWorkBytes(n);
 }
 
 /**
@@ -610,7 +883,7 @@ export function gramSingularValues(g: usize, n: i32, ld: i32, work: usize, out: 
     memory.fill(out, 0, nb);
     return 0;
   }
-  tridiagonalize(g, n, ld, d, e, tmp);
+  tridiagonalizeBlocked(g, n, ld, d, e, tmp);
   for (let i = 0; i < n; i++) {
     const o = (<usize>i) << 3;
     const x = load<f64>(e + o);

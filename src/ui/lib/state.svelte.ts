@@ -1,0 +1,826 @@
+/**
+ * The page's state: the open model (or saved result), the user's choices, the results as they
+ * arrive. Components read it and call its methods; compute happens in the engine's workers.
+ *
+ * Results arrive one matrix at a time; they are written to plain Maps and made visible to the
+ * components at most once per animation frame (one `version` bump), so a big model's stream of
+ * results never re-renders the page per matrix.
+ */
+/* eslint-disable svelte/prefer-svelte-reactivity -- Maps and Sets here are either temporaries inside
+   one computation or the deliberately non-reactive result stores, published through `version`. */
+import { BlobSource } from '../../core/bytesource.js';
+import { type Catalogue, buildCatalogue, moduleLayer } from '../../core/catalogue.js';
+import { SpectroscopeError } from '../../core/errors.js';
+import { modelSlug, outputFileNames, parseResultsJson, resultsJson, sortedJson, unfrozenYaml } from '../../core/export.js';
+import { type ModelFolder, loadModelFolder } from '../../core/model.js';
+import { type ScoredModule, selectTop, sortDescending, topCount } from '../../core/selection.js';
+import type { ScoreDetails } from '../../core/spectrum.js';
+import { createBrowserPool } from '../../engine/pool-browser.js';
+import type { WorkerPool } from '../../engine/pool.js';
+import { type ModuleResult, type ScanProgress, scanModel } from '../../engine/scan.js';
+import { type CsvRow, figuresCsv, pythonSnippet } from './extra-exports.js';
+import { type Arranged, type PickedFile, arrange } from './files.js';
+
+export type BackendChoice = 'auto' | 'wasm' | 'webgpu';
+
+export interface ModuleView {
+  name: string;
+  type: string;
+  layer: number | null;
+  rows?: number;
+  cols?: number;
+  dtype?: string;
+  file?: string;
+  tiedTo?: string;
+  unsupported?: string;
+}
+
+export interface TypeView {
+  name: string;
+  modules: ModuleView[];
+  defaultSelected: boolean;
+  /** At least one module can be scored. */
+  scorable: boolean;
+  shapes: string[];
+  dtypes: string[];
+  oneD: boolean;
+  embedding: boolean;
+}
+
+export interface Outcome {
+  /** NaN when it failed. */
+  score: number;
+  details?: ScoreDetails;
+  error?: string;
+  backend?: string;
+  seconds?: number;
+}
+
+export interface Row extends ModuleView {
+  status: 'pending' | 'done' | 'failed';
+  score: number | undefined;
+  /** 1 = best within its type; null until scored. */
+  rank: number | null;
+  selected: boolean;
+  details?: ScoreDetails;
+  error?: string;
+}
+
+export interface TypeResult {
+  name: string;
+  rows: Row[];
+  /** Scored rows, best first (failed ones last). */
+  ranked: Row[];
+  /** How many of this type are kept at the chosen percent. */
+  keep: number;
+  done: number;
+}
+
+export interface ShardView {
+  file: string;
+  size: number;
+  tensors: number;
+}
+
+export interface ModelSession {
+  kind: 'model';
+  folderName: string;
+  folder: ModelFolder;
+  catalogue: Catalogue;
+  files: Map<string, File>;
+  types: TypeView[];
+  paramsByDtype: [string, number][];
+  params: number;
+  shards: ShardView[];
+  bytes: number;
+  layers: number;
+  notes: string[];
+}
+
+export interface SavedSession {
+  kind: 'saved';
+  file: string;
+  types: TypeView[];
+  layers: number;
+}
+
+export type Session = ModelSession | SavedSession;
+
+export interface ScanView {
+  status: 'idle' | 'scanning' | 'cancelling' | 'cancelled' | 'done';
+  done: number;
+  total: number;
+  bytesRead: number;
+  bytesTotal: number;
+  elapsed: number;
+  eta: number | null;
+}
+
+export interface Problem {
+  file: string;
+  message: string;
+  /** What the user can do about it. */
+  hint?: string;
+}
+
+/** Resolves after the next frame has been painted. */
+function afterPaint(): Promise<void> {
+  return new Promise((resolve) => {
+    let done = false;
+    const go = () => {
+      if (!done) {
+        done = true;
+        setTimeout(resolve, 0);
+      }
+    };
+    requestAnimationFrame(go);
+    setTimeout(go, 100);
+  });
+}
+
+/** Results are shown at most this often while scanning. */
+const FLUSH_INTERVAL_MS = 150;
+
+const IDLE_SCAN: ScanView = { status: 'idle', done: 0, total: 0, bytesRead: 0, bytesTotal: 0, elapsed: 0, eta: null };
+
+function readBackendParam(): BackendChoice {
+  const v = new URLSearchParams(globalThis.location?.search ?? '').get('backend');
+  return v === 'wasm' || v === 'webgpu' || v === 'auto' ? v : 'auto';
+}
+
+function hintFor(e: SpectroscopeError): string | undefined {
+  switch (e.code) {
+    case 'lfs-pointer':
+      return 'Run `git lfs pull` in the model folder (or download the weights), then open it again.';
+    case 'pytorch-pickle':
+      return 'Convert the checkpoint to safetensors (e.g. `model.save_pretrained(dir, safe_serialization=True)`), or download the safetensors version.';
+    case 'gguf':
+      return 'Open the original Hugging Face safetensors model instead of the llama.cpp file.';
+    case 'index-missing-shard':
+      return 'Drop the whole folder, with every shard the index lists.';
+    case 'header-length':
+    case 'data-size':
+    case 'header-too-small':
+      return 'The file looks truncated: download it again.';
+    case 'no-weights':
+      return 'Open a Hugging Face model folder: config.json and *.safetensors (with model.safetensors.index.json when sharded).';
+    default:
+      return undefined;
+  }
+}
+
+export class AppState {
+  /** The open model or saved result; raw: it holds Files and Maps, never proxied. */
+  session = $state.raw<Session | null>(null);
+  modelName = $state('');
+  percent = $state(50);
+  selectedTypes = $state<string[]>([]);
+  /** Reading headers or a results file. */
+  busy = $state<string | null>(null);
+  /** Opening failed: nothing is open. */
+  openError = $state<Problem | null>(null);
+  problems = $state.raw<Problem[]>([]);
+  scan = $state<ScanView>({ ...IDLE_SCAN });
+  backendChoice = $state<BackendChoice>(readBackendParam());
+  backendInUse = $state<string | null>(null);
+  backendError = $state<string | null>(null);
+  /** The module shown in the spectrum panel. */
+  focus = $state<string | null>(null);
+  /** Bumped (once per frame at most) when results change. */
+  version = $state(0);
+
+  /** Non-reactive stores, read through `version`. */
+  readonly results = new Map<string, Outcome>();
+  readonly spectra = new Map<string, Float64Array>();
+
+  private pool: WorkerPool | null = null;
+  private poolChoice: BackendChoice | null = null;
+  private abort: AbortController | null = null;
+  private running: Promise<void> | null = null;
+  /** Set by Cancel: on-demand scanning waits for the user to ask again. */
+  private paused = false;
+  private flushQueued = false;
+  private lastFlush = 0;
+  private latestProgress: ScanProgress | null = null;
+  private generation = 0;
+
+  // ---------------------------------------------------------------- derived views
+
+  /** The types the user has ticked, in scan order. */
+  activeTypes = $derived.by(() => {
+    const s = this.session;
+    if (!s) return [] as TypeView[];
+    const want = new Set(this.selectedTypes);
+    return s.types.filter((t) => want.has(t.name));
+  });
+
+  /** Everything the views show, recomputed at most once per frame while scanning. */
+  /**
+   * Row objects are reused while nothing in them changed, so that a view keyed by module only
+   * re-renders the rows a new result actually moved.
+   */
+  private rowCache = new Map<string, Row>();
+
+  typeResults = $derived.by((): TypeResult[] => {
+    void this.version;
+    const percent = this.percent;
+    const cache = this.rowCache;
+    return this.activeTypes.map((t) => {
+      const facts = t.modules.map((m) => {
+        const o = this.results.get(m.name);
+        const status: Row['status'] = !o ? 'pending' : o.error !== undefined && o.details === undefined ? 'failed' : 'done';
+        return { m, o, status, score: o ? o.score : undefined, rank: null as number | null, selected: false };
+      });
+      const finished = facts.filter((f) => f.status !== 'pending');
+      const order = sortDescending(finished.map((f) => ({ f, score: f.score! }))).map((x) => x.f);
+      const keep = topCount(facts.length, percent);
+      order.forEach((f, i) => {
+        if (!Number.isNaN(f.score)) f.rank = i + 1;
+        f.selected = i < keep;
+      });
+      const rows = facts.map(({ m, o, status, score, rank, selected }) => {
+        const prev = cache.get(m.name);
+        if (
+          prev &&
+          prev.status === status &&
+          Object.is(prev.score, score) &&
+          prev.rank === rank &&
+          prev.selected === selected &&
+          prev.details === o?.details &&
+          prev.error === o?.error &&
+          prev.file === m.file
+        ) {
+          return prev;
+        }
+        const row: Row = {
+          ...m,
+          status,
+          score,
+          rank,
+          selected,
+          ...(o?.details ? { details: o.details } : {}),
+          ...(o?.error !== undefined ? { error: o.error } : {}),
+        };
+        cache.set(m.name, row);
+        return row;
+      });
+      const byName = new Map(rows.map((r) => [r.name, r]));
+      return { name: t.name, rows, ranked: order.map((f) => byName.get(f.m.name)!), keep, done: finished.length };
+    });
+  });
+
+  allRows = $derived(this.typeResults.flatMap((t) => t.rows));
+
+  complete = $derived(this.activeTypes.length > 0 && this.typeResults.every((t) => t.done === t.rows.length));
+
+  layers = $derived.by(() => {
+    const set = new Set<number>();
+    for (const t of this.activeTypes) for (const m of t.modules) if (m.layer !== null) set.add(m.layer);
+    return [...set].sort((a, b) => a - b);
+  });
+
+  fileNames = $derived(outputFileNames(this.modelName || 'model', this.percent));
+
+  /** What the three reference files are written from: every module of the chosen types, in scan order. */
+  scored = $derived.by((): ScoredModule[] => this.allRows.map((r) => ({ name: r.name, type: r.type, score: r.score ?? NaN })));
+
+  selectedCount = $derived(this.allRows.filter((r) => r.selected).length);
+
+  // ---------------------------------------------------------------- exports
+
+  exportText(kind: 'yaml' | 'results' | 'sorted' | 'python' | 'csv'): string {
+    switch (kind) {
+      case 'yaml':
+        return unfrozenYaml(this.scored, this.percent);
+      case 'results':
+        return resultsJson(this.scored);
+      case 'sorted':
+        return sortedJson(this.scored);
+      case 'python':
+        return pythonSnippet(this.modelName || 'model', this.percent, selectTop(this.scored, this.percent));
+      case 'csv':
+        return figuresCsv(
+          this.allRows.map((r): CsvRow => ({
+            module: r.name,
+            type: r.type,
+            layer: r.layer,
+            rows: r.rows,
+            cols: r.cols,
+            dtype: r.dtype,
+            file: r.file,
+            score: r.score,
+            rank: r.rank,
+            selected: r.selected,
+            details: r.details,
+            error: r.error,
+          })),
+        );
+    }
+  }
+
+  exportName(kind: 'yaml' | 'results' | 'sorted' | 'python' | 'csv'): string {
+    const base = `snr_results_${modelSlug(this.modelName || 'model')}`;
+    switch (kind) {
+      case 'yaml':
+        return this.fileNames.yaml;
+      case 'results':
+        return this.fileNames.results;
+      case 'sorted':
+        return this.fileNames.sorted;
+      case 'python':
+        return `${base}_unfreeze_${this.percent}percent.py`;
+      case 'csv':
+        return `${base}_figures.csv`;
+    }
+  }
+
+  // ---------------------------------------------------------------- choices
+
+  setPercent(p: number): void {
+    if (Number.isInteger(p) && p >= 1 && p <= 100) this.percent = p;
+  }
+
+  setTypeSelected(name: string, on: boolean): void {
+    const s = this.session;
+    if (!s) return;
+    const want = new Set(this.selectedTypes);
+    if (on) want.add(name);
+    else want.delete(name);
+    this.selectedTypes = s.types.filter((t) => want.has(t.name)).map((t) => t.name);
+    if (on) {
+      this.paused = false;
+      void this.ensureScanned();
+    }
+  }
+
+  setAllTypes(which: 'default' | 'all' | 'none'): void {
+    const s = this.session;
+    if (!s) return;
+    this.selectedTypes = s.types
+      .filter((t) => (which === 'all' ? t.scorable || s.kind === 'saved' : which === 'default' ? t.defaultSelected : false))
+      .map((t) => t.name);
+    this.paused = false;
+    void this.ensureScanned();
+  }
+
+  setBackend(b: BackendChoice): void {
+    this.backendChoice = b;
+    if (this.scan.status !== 'scanning' && this.scan.status !== 'cancelling') {
+      this.pool?.close();
+      this.pool = null;
+      this.backendInUse = null;
+      this.backendError = null;
+    }
+  }
+
+  // ---------------------------------------------------------------- opening
+
+  async openPicked(picked: PickedFile[]): Promise<void> {
+    performance.mark('spectroscope:open');
+    const gen = await this.reset();
+    if (picked.length === 0) {
+      this.openError = { file: '', message: 'Nothing was opened: the folder is empty.' };
+      return;
+    }
+    const a = arrange(picked);
+    if (a.modelFiles.length === 0 && a.jsonFiles.length > 0) return this.openSaved(a, gen);
+    if (a.modelFiles.length === 0) {
+      const nested = [
+        ...new Set([...a.files.keys()].filter((n) => n.includes('/') && /(\.safetensors|\/config\.json)$/i.test(n)).map((n) => n.slice(0, n.lastIndexOf('/')))),
+      ];
+      this.openError = nested.length
+        ? {
+            file: a.folderName,
+            message: `has no model files at its top level; model files are in ${nested.slice(0, 4).join(', ')}${nested.length > 4 ? ', …' : ''}.`,
+            hint: 'Open the model folder itself.',
+          }
+        : {
+            file: a.folderName,
+            message: 'has no config.json or *.safetensors.',
+            hint: 'Open a Hugging Face model folder (config.json and *.safetensors), or a saved snr_results_*.json.',
+          };
+      return;
+    }
+    await this.openModel(a, gen);
+  }
+
+  async openDemo(): Promise<void> {
+    const gen = await this.reset();
+    this.busy = 'Fetching the demo model…';
+    try {
+      const base = new URL('./demo/stories260K/', document.baseURI);
+      const picked: PickedFile[] = [];
+      for (const name of ['config.json', 'model.safetensors']) {
+        const res = await fetch(new URL(name, base));
+        if (!res.ok) throw new Error(`${name}: HTTP ${res.status}`);
+        picked.push({ path: `stories260K/${name}`, file: new File([await res.blob()], name) });
+      }
+      if (gen !== this.generation) return;
+      await this.openModel(arrange(picked), gen);
+    } catch (e) {
+      if (gen !== this.generation) return;
+      this.busy = null;
+      this.openError = {
+        file: 'demo/stories260K',
+        message: `could not be loaded (${(e as Error).message}).`,
+        hint: 'Reload the page while online once, so the demo is cached.',
+      };
+    }
+  }
+
+  private async reset(): Promise<number> {
+    const gen = ++this.generation;
+    if (this.running) {
+      // Drop the old scan at once, in-flight matrices included (a big one can take seconds):
+      // its workers go with the pool; the generation check mutes anything it still reports.
+      this.abort?.abort();
+      this.abort = null;
+      this.pool?.close();
+      this.pool = null;
+      this.running = null;
+    }
+    await Promise.resolve();
+    this.results.clear();
+    this.spectra.clear();
+    this.rowCache.clear();
+    this.session = null;
+    this.problems = [];
+    this.openError = null;
+    this.focus = null;
+    this.paused = false;
+    this.scan = { ...IDLE_SCAN };
+    this.version++;
+    return gen;
+  }
+
+  private async openModel(a: Arranged, gen: number): Promise<void> {
+    this.busy = 'Reading headers…';
+    try {
+      const sourcesFor = (names: string[]) => names.map((n) => new BlobSource(a.files.get(n)!, n));
+      let names = a.modelFiles.slice();
+      let folder = await loadModelFolder(sourcesFor(names));
+      // An index may place shards in subfolders: read those too.
+      if (folder.index) {
+        const dir = folder.index.file.includes('/') ? folder.index.file.slice(0, folder.index.file.lastIndexOf('/') + 1) : '';
+        const extra = [...new Set(folder.index.weightMap.values())]
+          .map((f) => dir + f.replace(/^\.\//, ''))
+          .filter((f) => f.includes('/') && a.files.has(f) && !names.includes(f));
+        if (extra.length) {
+          names = names.concat(extra);
+          folder = await loadModelFolder(sourcesFor(names));
+        }
+      }
+      if (gen !== this.generation) return;
+      const catalogue = buildCatalogue(folder);
+      const types: TypeView[] = catalogue.types.map((t) => ({
+        name: t.name,
+        modules: t.modules.map((m) => ({
+          name: m.name,
+          type: m.type,
+          layer: m.layer,
+          rows: m.rows,
+          cols: m.cols,
+          dtype: m.dtype,
+          file: m.weight.file,
+          ...(m.tiedTo ? { tiedTo: m.tiedTo } : {}),
+          ...(m.unsupported ? { unsupported: m.unsupported } : {}),
+        })),
+        defaultSelected: t.defaultSelected,
+        scorable: t.modules.some((m) => !m.unsupported),
+        shapes: t.shapes,
+        dtypes: [...new Set(t.modules.map((m) => m.dtype))],
+        oneD: t.modules.every((m) => m.weight.shape.length === 1),
+        embedding: t.embedding,
+      }));
+      const byDtype = new Map<string, number>();
+      let params = 0;
+      for (const t of folder.tensors.values()) {
+        byDtype.set(t.dtype, (byDtype.get(t.dtype) ?? 0) + t.elements);
+        params += t.elements;
+      }
+      const notes: string[] = [];
+      if (catalogue.tiedHead)
+        notes.push(
+          `lm_head is tied to ${catalogue.modules.find((m) => m.tiedTo)?.tiedTo ?? 'the embedding'} (tie_word_embeddings): it is scored from the embedding's weights, as the reference does.`,
+        );
+      if (catalogue.quantization)
+        notes.push(`Quantized weights (${catalogue.quantization}) cannot be scored yet; open the unquantized checkpoint to score those modules.`);
+      if (a.duplicates.length)
+        notes.push(
+          `${a.duplicates.length} file name(s) appeared in more than one dropped folder; the first of each was used (${a.duplicates.slice(0, 3).join(', ')}).`,
+        );
+
+      this.problems = folder.problems.map((p) => ({ file: p.file, message: p.message, ...(hintFor(p) ? { hint: hintFor(p)! } : {}) }));
+      if (catalogue.modules.length === 0 && folder.problems.length === 0) {
+        this.problems = [{ file: '', message: 'No weight tensors were found (no tensor name ends in ".weight").' }];
+      }
+      this.modelName =
+        a.folderName || (typeof folder.config?._name_or_path === 'string' ? String(folder.config._name_or_path).split('/').pop() || 'model' : 'model');
+      this.selectedTypes = types.filter((t) => t.defaultSelected).map((t) => t.name);
+      this.session = {
+        kind: 'model',
+        folderName: a.folderName,
+        folder,
+        catalogue,
+        files: a.files,
+        types,
+        paramsByDtype: [...byDtype].sort((x, y) => y[1] - x[1]),
+        params,
+        shards: folder.shards.map((s) => ({ file: s.file, size: s.fileSize, tensors: s.tensors.length })),
+        bytes: folder.shards.reduce((s, x) => s + x.fileSize, 0),
+        layers: catalogue.layers.length,
+        notes,
+      };
+      this.busy = null;
+      performance.mark('spectroscope:summary');
+      // Scan when the folder is sound (with problems the user decides), once the summary is
+      // on screen: the first render is not squeezed in between scan results.
+      if (this.problems.length === 0) {
+        // Two frames: the summary, then the result views (App mounts them a frame later).
+        await afterPaint();
+        await afterPaint();
+        if (gen === this.generation) void this.ensureScanned();
+      } else this.paused = true;
+    } catch (e) {
+      if (gen !== this.generation) return;
+      this.busy = null;
+      const err = e instanceof SpectroscopeError ? e : null;
+      this.openError = err
+        ? { file: err.file, message: err.message, ...(hintFor(err) ? { hint: hintFor(err)! } : {}) }
+        : { file: a.folderName, message: `could not be read (${(e as Error)?.message ?? String(e)})` };
+    }
+  }
+
+  private async openSaved(a: Arranged, gen: number): Promise<void> {
+    this.busy = 'Reading results…';
+    const rank = (n: string) => (/(^|\/)snr_results_[^/]*(?<!_sorted)\.json$/.test(n) ? 0 : /_sorted\.json$/.test(n) ? 2 : 1);
+    const candidates = a.jsonFiles.slice().sort((x, y) => rank(x) - rank(y));
+    let firstError: Problem | null = null;
+    for (const name of candidates) {
+      const file = a.files.get(name)!;
+      if (file.size > 256 * 1024 * 1024) continue;
+      const text = await file.text();
+      if (gen !== this.generation) return;
+      let scored: ScoredModule[];
+      try {
+        scored = parseResultsJson(text, name);
+      } catch (e) {
+        if (!firstError) {
+          const err = e as SpectroscopeError;
+          firstError = /_sorted\.json$/.test(name)
+            ? {
+                file: name,
+                message: 'is the per-type sorted file, which has no types per module.',
+                hint: `Open ${name.replace(/_sorted\.json$/, '.json')} instead.`,
+              }
+            : { file: err.file || name, message: err.message, hint: 'Open a results JSON written by Spectrum or Spectroscope (snr_results_<model>.json).' };
+        }
+        continue;
+      }
+      if (scored.length === 0) {
+        firstError ??= { file: name, message: 'has no modules.' };
+        continue;
+      }
+      const byType = new Map<string, ModuleView[]>();
+      for (const m of scored) {
+        let l = byType.get(m.type);
+        if (!l) byType.set(m.type, (l = []));
+        l.push({ name: m.name, type: m.type, layer: moduleLayer(m.name) });
+        this.results.set(m.name, Number.isNaN(m.score) ? { score: NaN, error: 'NaN in the saved results' } : { score: m.score });
+      }
+      const types: TypeView[] = [...byType].map(([t, modules]) => ({
+        name: t,
+        modules,
+        defaultSelected: true,
+        scorable: true,
+        shapes: [],
+        dtypes: [],
+        oneD: false,
+        embedding: false,
+      }));
+      const base = name.slice(name.lastIndexOf('/') + 1);
+      const m = /^snr_results_(.+?)(_sorted)?\.json$/.exec(base);
+      this.modelName = m ? m[1]! : base.replace(/\.json$/i, '');
+      this.selectedTypes = types.map((t) => t.name);
+      this.session = { kind: 'saved', file: name, types, layers: new Set(scored.map((s) => moduleLayer(s.name)).filter((l) => l !== null)).size };
+      this.scan = { ...IDLE_SCAN, status: 'done' };
+      this.busy = null;
+      this.version++;
+      return;
+    }
+    this.busy = null;
+    this.openError = firstError ?? { file: a.folderName, message: 'has no results JSON.' };
+  }
+
+  // ---------------------------------------------------------------- scanning
+
+  private getPool(): WorkerPool {
+    if (!this.pool || this.poolChoice !== this.backendChoice) {
+      this.pool?.close();
+      this.poolChoice = this.backendChoice;
+      // One core is left to the page, so that it stays responsive while the workers compute.
+      const size = Math.max(1, Math.min(16, (navigator.hardwareConcurrency || 2) - 1));
+      const pool = createBrowserPool({ backend: this.backendChoice, size });
+      this.pool = pool;
+      this.backendInUse = null;
+      this.backendError = null;
+      pool.backend().then(
+        (b) => {
+          if (this.pool === pool) this.backendInUse = b;
+        },
+        (e: unknown) => {
+          if (this.pool === pool)
+            this.backendError = `${this.backendChoice === 'webgpu' ? 'WebGPU' : 'The engine'} could not start: ${(e as Error)?.message ?? String(e)}`;
+        },
+      );
+    }
+    return this.pool;
+  }
+
+  /** Modules of the chosen types without a result. */
+  pendingCount(): number {
+    let n = 0;
+    for (const t of this.activeTypes) for (const m of t.modules) if (!this.results.has(m.name)) n++;
+    return n;
+  }
+
+  /** Scan what the chosen types still lack; on demand, one scan at a time. */
+  ensureScanned(): Promise<void> {
+    if (this.running) return this.running;
+    const s = this.session;
+    if (!s || s.kind !== 'model' || this.paused) return Promise.resolve();
+    const run: Promise<void> = this.scanLoop(s).finally(() => {
+      if (this.running === run) this.running = null;
+    });
+    this.running = run;
+    return run;
+  }
+
+  /** The Scan / Resume button. */
+  startScan(): void {
+    this.paused = false;
+    void this.ensureScanned();
+  }
+
+  cancel(): void {
+    if (!this.abort) return;
+    this.paused = true;
+    this.scan.status = 'cancelling';
+    this.abort.abort();
+  }
+
+  private async scanLoop(s: ModelSession): Promise<void> {
+    const gen = this.generation;
+    for (;;) {
+      if (gen !== this.generation || this.paused) return;
+      const want = this.activeTypes.filter((t) => t.modules.some((m) => !this.results.has(m.name)));
+      if (want.length === 0) {
+        if (this.scan.status === 'scanning') this.scan.status = 'done';
+        return;
+      }
+      const catTypes = s.catalogue.types.filter((t) => want.some((w) => w.name === t.name));
+      const known = new Map<string, { details: ScoreDetails; singularValues?: Float64Array }>();
+      for (const t of catTypes) {
+        for (const m of t.modules) {
+          const o = this.results.get(m.name);
+          const sv = this.spectra.get(m.name);
+          if (o?.details) known.set(m.name, { details: o.details, ...(sv ? { singularValues: sv } : {}) });
+        }
+      }
+      const ac = new AbortController();
+      this.abort = ac;
+      this.scan = { ...IDLE_SCAN, status: 'scanning' };
+      this.latestProgress = null;
+      let pool: WorkerPool;
+      try {
+        pool = this.getPool();
+      } catch (e) {
+        this.backendError = `The engine could not start: ${(e as Error).message}`;
+        this.scan.status = 'idle';
+        this.paused = true;
+        return;
+      }
+      const before = this.results.size;
+      const t0 = performance.now();
+      performance.mark('spectroscope:scan-start');
+      const ticker = setInterval(() => {
+        if (gen !== this.generation) clearInterval(ticker);
+        else if (this.scan.status === 'scanning') this.scan.elapsed = (performance.now() - t0) / 1000;
+      }, 500);
+      try {
+        const outcome = await scanModel({
+          catalogue: s.catalogue,
+          types: catTypes,
+          pool,
+          known,
+          sourceRef: (file) => ({ name: file, blob: s.files.get(file)! }),
+          signal: ac.signal,
+          onResult: (r, p) => {
+            if (gen !== this.generation) return;
+            this.record(r);
+            this.latestProgress = p;
+            this.scheduleFlush();
+          },
+        });
+        if (gen !== this.generation) return;
+        // Modules that were never sent (unsupported) come back only in the outcome.
+        for (const r of outcome.results) if (!this.results.has(r.module.name) && r.error !== 'cancelled') this.record(r);
+        this.flush();
+        // Show a spectrum once there is a full picture (not during the scan: one render less per frame).
+        if (this.focus === null) this.focus = this.firstScored();
+        this.scan.elapsed = outcome.seconds;
+        if (outcome.cancelled) {
+          this.scan.status = 'cancelled';
+          return;
+        }
+        this.scan.status = 'done';
+        // A pass that scored nothing new would only repeat itself: wait for the user.
+        if (this.results.size === before) {
+          this.paused = true;
+          return;
+        }
+      } catch (e) {
+        if (gen !== this.generation) return;
+        this.backendError = `The scan failed: ${(e as Error)?.message ?? String(e)}`;
+        this.scan.status = 'idle';
+        this.paused = true;
+        return;
+      } finally {
+        performance.mark('spectroscope:scan-end');
+        clearInterval(ticker);
+        if (this.abort === ac) this.abort = null;
+      }
+    }
+  }
+
+  private record(r: ModuleResult): void {
+    if (r.error === 'cancelled') return;
+    const o: Outcome = r.details
+      ? { score: r.details.score, details: r.details, ...(r.backend ? { backend: r.backend } : {}), ...(r.seconds !== undefined ? { seconds: r.seconds } : {}) }
+      : { score: NaN, error: r.error ?? 'not scored' };
+    this.results.set(r.module.name, o);
+    if (r.singularValues) this.spectra.set(r.module.name, r.singularValues);
+    if (r.backend && !this.backendInUse) this.backendInUse = r.backend;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    const wait = Math.max(0, this.lastFlush + FLUSH_INTERVAL_MS - performance.now());
+    setTimeout(() => {
+      let done = false;
+      const run = () => {
+        if (done) return;
+        done = true;
+        this.flush();
+      };
+      // rAF paces updates to the screen; the timeout keeps a hidden tab's state current.
+      requestAnimationFrame(run);
+      setTimeout(run, 250);
+    }, wait);
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    this.lastFlush = performance.now();
+    const p = this.latestProgress;
+    if (p && (this.scan.status === 'scanning' || this.scan.status === 'cancelling')) {
+      this.scan.done = p.done;
+      this.scan.total = p.total;
+      this.scan.bytesRead = p.bytesRead;
+      this.scan.bytesTotal = p.bytesTotal;
+      this.scan.elapsed = p.elapsedSeconds;
+      this.scan.eta = p.etaSeconds;
+    }
+    this.version++;
+  }
+
+  private firstScored(): string | null {
+    for (const t of this.activeTypes) for (const m of t.modules) if (this.results.get(m.name)?.details && t.modules.length > 1) return m.name;
+    for (const t of this.activeTypes) for (const m of t.modules) if (this.results.get(m.name)?.details) return m.name;
+    return null;
+  }
+
+  outcomeOf(name: string): Outcome | undefined {
+    void this.version;
+    return this.results.get(name);
+  }
+
+  spectrumOf(name: string): Float64Array | undefined {
+    void this.version;
+    return this.spectra.get(name);
+  }
+
+  moduleView(name: string): ModuleView | undefined {
+    for (const t of this.session?.types ?? []) for (const m of t.modules) if (m.name === name) return m;
+    return undefined;
+  }
+
+  dispose(): void {
+    this.abort?.abort();
+    this.pool?.close();
+    this.pool = null;
+  }
+}
+
+export const app = new AppState();
