@@ -7,7 +7,7 @@
  * differs when one type is a substring of another module's name (see the README).
  */
 import { type Dtype, type FloatDtype, isFloatDtype } from './dtype.js';
-import type { ModelConfig, ModelFolder } from './model.js';
+import { type ModelConfig, type ModelFolder, naturalCompare } from './model.js';
 import type { TensorInfo } from './safetensors.js';
 
 export interface ModuleInfo {
@@ -268,9 +268,7 @@ function stripLayer(prefix: string): string {
   return prefix.replace(/\.\p{Nd}+\.$/u, '.').replace(/^\p{Nd}+\.$/u, '');
 }
 
-function naturalKey(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
-}
+const naturalKey = naturalCompare;
 
 export function isScorable(m: ModuleInfo): m is ModuleInfo & { dtype: FloatDtype } {
   return m.unsupported === undefined;

@@ -40,8 +40,9 @@ const WEIGHT_OTHER_FORMATS = /\.(bin|pt|pth|ckpt|gguf|pkl|h5|msgpack)$/i;
 const HEADER_CONCURRENCY = 8;
 
 /** Natural order: shard 2 before shard 10. */
+const NATURAL = new Intl.Collator('en', { numeric: true });
 export function naturalCompare(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
+  return NATURAL.compare(a, b);
 }
 
 function isIndexName(name: string): boolean {

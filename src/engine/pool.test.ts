@@ -71,3 +71,21 @@ describe('WorkerPool', () => {
     expect(stats().spawned).toBe(3);
   });
 });
+
+describe('WorkerPool.close', () => {
+  it('settles running and queued jobs as cancelled', async () => {
+    const pool = new WorkerPool({
+      size: 1,
+      spawn: () => ({
+        api: { init: () => Promise.resolve('wasm'), compute: () => new Promise(() => {}) } as unknown as Remote<EngineWorkerApi>,
+        terminate: () => {},
+      }),
+    });
+    const running = pool.run(job(0, 4, 4));
+    const queued = pool.run(job(1, 4, 4));
+    await new Promise((r) => setTimeout(r, 10));
+    pool.close();
+    expect(await running).toMatchObject({ id: 0, code: 'cancelled' });
+    expect(await queued).toMatchObject({ id: 1, code: 'cancelled' });
+  });
+});

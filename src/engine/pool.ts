@@ -38,6 +38,9 @@ export class WorkerPool {
   private readonly queue: { job: MatrixJob; resolve: (r: MatrixResult | MatrixFailure) => void; reject: (e: unknown) => void }[] = [];
   private closed = false;
   private memoryInFlight = 0;
+  /** Running jobs' cancellers, so that close() settles them as cancelled. */
+  private readonly inFlight = new Map<number, () => void>();
+  private nextTicket = 0;
   private running = 0;
 
   constructor(private readonly options: PoolOptions) {
@@ -84,9 +87,19 @@ export class WorkerPool {
       this.memoryInFlight += need;
       this.running++;
       slot.busy = true;
+      const ticket = this.nextTicket++;
+      let settled = false;
+      const resolve = (r: MatrixResult | MatrixFailure) => {
+        if (settled) return;
+        settled = true;
+        this.inFlight.delete(ticket);
+        task.resolve(r);
+      };
+      this.inFlight.set(ticket, () => resolve({ id: task.job.id, error: 'cancelled', code: 'cancelled' }));
       slot.ready
         .then(() => slot.worker.api.compute(task.job) as Promise<MatrixResult | MatrixFailure>)
-        .then(task.resolve, (e: unknown) => {
+        .then(resolve, (e: unknown) => {
+          if (settled) return;
           // The worker died (out of memory, killed): replace it so the scan goes on, and report
           // this matrix as failed rather than losing the whole scan.
           const i = this.slots.indexOf(slot);
@@ -96,7 +109,7 @@ export class WorkerPool {
             /* already gone */
           }
           if (i >= 0 && !this.closed) this.slots[i] = this.makeSlot(i);
-          task.resolve({ id: task.job.id, error: `worker failed: ${(e as Error)?.message ?? String(e)}`, code: 'worker' });
+          resolve({ id: task.job.id, error: `worker failed: ${(e as Error)?.message ?? String(e)}`, code: 'worker' });
         })
         .finally(() => {
           this.memoryInFlight -= need;
@@ -115,6 +128,9 @@ export class WorkerPool {
   close(): void {
     this.closed = true;
     this.cancelQueued();
+    // Jobs already running on a worker we terminate would never settle: settle them now.
+    for (const settle of this.inFlight.values()) settle();
+    this.inFlight.clear();
     for (const s of this.slots) s.worker.terminate();
   }
 }

@@ -18,7 +18,7 @@ import type { ScoreDetails } from '../../core/spectrum.js';
 import { createBrowserPool } from '../../engine/pool-browser.js';
 import type { WorkerPool } from '../../engine/pool.js';
 import { type ModuleResult, type ScanProgress, scanModel } from '../../engine/scan.js';
-import { type CsvRow, figuresCsv, pythonSnippet } from './extra-exports.js';
+import { type CsvRow, figuresCsv, pythonSnippet } from '../../core/export-extra.js';
 import { type Arranged, type PickedFile, arrange } from './files.js';
 
 export type BackendChoice = 'auto' | 'wasm' | 'webgpu';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { arrange } from './files.js';
-import { figuresCsv, pythonSnippet } from './extra-exports.js';
+import { figuresCsv, pythonSnippet } from '../../core/export-extra.js';
 import { formatNumber, groupDigits } from './format.js';
 
 const f = (name: string) => new File(['x'], name);

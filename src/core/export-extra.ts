@@ -3,8 +3,8 @@
  * byte for byte as the CLI writes them): a Python snippet for transformers/TRL and a CSV of
  * every per-matrix figure.
  */
-import { pyString } from '../../core/pyjson.js';
-import type { ScoreDetails } from '../../core/spectrum.js';
+import { pyString } from './pyjson.js';
+import type { ScoreDetails } from './spectrum.js';
 
 /**
  * Freeze everything, then unfreeze what the YAML lists, matched as Axolotl matches
