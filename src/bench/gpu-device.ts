@@ -1,0 +1,109 @@
+/**
+ * GPU benchmark for a machine with a real GPU and no browser: the WebGPU backend through Dawn
+ * for Node (the `webgpu` npm package, loaded from a path given on the command line, since it is
+ * not a dependency of the app), next to torch.linalg.svdvals on the same GPU when python3 has
+ * torch. Prints a table and writes JSON. Not part of CI.
+ *
+ *   node dist-cli/gpu-bench.mjs --webgpu /path/to/webgpu/index.js [--shapes 4096x4096,...] [--out f.json]
+ */
+import '../engine/node-wasm-features.js';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { spectrumScore } from '../core/spectrum.js';
+import { createLinalg } from '../engine/kernels/linalg.js';
+import { createGpuGram } from '../engine/webgpu/gram-gpu.js';
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: { webgpu: { type: 'string' }, shapes: { type: 'string' }, out: { type: 'string' }, 'wasm-check-max': { type: 'string' } },
+});
+const shapes = (values.shapes ?? '1024x4096,4096x4096,4096x14336,14336x4096').split(',').map((s) => s.split('x').map(Number) as [number, number]);
+
+function matrix(rows: number, cols: number, seed: number): Float32Array {
+  const w = new Float32Array(rows * cols);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < w.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    w[i] = ((s >>> 8) / 16777216 - 0.5) * 0.04;
+  }
+  // a planted rank-4 signal, so the spectrum has structure
+  for (let k = 0; k < 4; k++) for (let i = 0; i < rows; i += 1) w[i * cols + ((i * 7 + k * 131) % cols)]! += 0.5 / (k + 1);
+  return w;
+}
+
+const TORCH = String.raw`
+import json, sys, time, torch
+shapes = json.loads(sys.argv[1])
+out = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "rows": []}
+for rows, cols in shapes:
+    w = (torch.rand(rows, cols, device="cuda") - 0.5) * 0.04
+    torch.linalg.svdvals(w[:256, :256]); torch.cuda.synchronize()
+    ts = []
+    for _ in range(3):
+        torch.cuda.synchronize(); t = time.perf_counter(); torch.linalg.svdvals(w); torch.cuda.synchronize(); ts.append(time.perf_counter() - t)
+    out["rows"].append({"rows": rows, "cols": cols, "seconds": sorted(ts)[1]})
+# a whole Llama-3-8B: 32 layers x (q, o 4096x4096; k, v 1024x4096; gate, up 14336x4096; down 4096x14336)
+layer = [(4096, 4096), (1024, 4096), (1024, 4096), (4096, 4096), (14336, 4096), (14336, 4096), (4096, 14336)]
+mats = {s: (torch.rand(*s, device="cuda") - 0.5) * 0.04 for s in set(layer)}
+torch.cuda.synchronize(); t = time.perf_counter()
+for s in layer: torch.linalg.svdvals(mats[s])
+torch.cuda.synchronize(); out["llama3_8b_one_layer_seconds"] = time.perf_counter() - t
+out["llama3_8b_all_224_seconds_estimate"] = 32 * out["llama3_8b_one_layer_seconds"]
+json.dump(out, sys.stdout)
+`;
+
+async function main() {
+  const rows: Record<string, unknown>[] = [];
+  const linalg = await createLinalg();
+  let gpuInfo = 'no webgpu module given';
+  if (values.webgpu) {
+    const mod = (await import(values.webgpu)) as { create: (o: string[]) => GPU; globals: Record<string, unknown> };
+    Object.assign(globalThis, mod.globals);
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu: mod.create([]) }, configurable: true });
+  }
+  const gpu = values.webgpu ? await createGpuGram() : null;
+  if (values.webgpu) {
+    const adapter = await (globalThis.navigator as Navigator).gpu.requestAdapter({ powerPreference: 'high-performance' });
+    gpuInfo = adapter ? JSON.stringify(adapter.info) : 'no adapter';
+  }
+  console.log(`webgpu: ${gpuInfo}; backend ${gpu ? 'ready' : 'NOT available (createGpuGram returned null)'}`);
+  const wasmCheckMax = Number(values['wasm-check-max'] ?? 1024 * 4096);
+  for (const [r, c] of shapes) {
+    const w = matrix(r, c, r + c);
+    const rec: Record<string, unknown> = { rows: r, cols: c };
+    if (gpu) {
+      await gpu.gram(matrix(256, 256, 1), 256, 256); // warm-up: pipeline compile
+      const t0 = performance.now();
+      const g = await gpu.gram(w, r, c);
+      const t1 = performance.now();
+      const sv = linalg.eigenvaluesOfGram(g, Math.min(r, c));
+      const t2 = performance.now();
+      Object.assign(rec, {
+        webgpu_gram_seconds: (t1 - t0) / 1000,
+        wasm_eigen_seconds: (t2 - t1) / 1000,
+        webgpu_total_seconds: (t2 - t0) / 1000,
+        gram_tflops: (2 * Math.min(r, c) ** 2 * Math.max(r, c)) / ((t1 - t0) / 1000) / 1e12,
+      });
+      if (r * c <= wasmCheckMax) {
+        const t3 = performance.now();
+        const ref = linalg.singularValues(w, r, c);
+        rec.wasm_total_seconds = (performance.now() - t3) / 1000;
+        let worst = 0;
+        for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(ref[i]! - sv[i]!) / ref[0]!);
+        rec.max_abs_sigma_error_over_smax = worst;
+        rec.score_rel_error = Math.abs(spectrumScore(sv, r, c).score - spectrumScore(ref, r, c).score) / spectrumScore(ref, r, c).score;
+      }
+    }
+    rows.push(rec);
+    console.log(JSON.stringify(rec));
+  }
+  const torch = spawnSync('python3', ['-c', TORCH, JSON.stringify(shapes)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const torchOut = torch.status === 0 ? (JSON.parse(torch.stdout) as unknown) : { error: torch.stderr.slice(-2000) };
+  console.log('torch:', JSON.stringify(torchOut));
+  if (values.out) writeFileSync(values.out, JSON.stringify({ gpu: gpuInfo, rows, torch: torchOut }, null, 2));
+  gpu?.destroy();
+  process.exit(0);
+}
+
+await main();
