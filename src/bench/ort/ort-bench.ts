@@ -3,7 +3,8 @@
  *
  *   npx esbuild src/bench/ort/ort-bench.ts --bundle --platform=node --format=esm \
  *     --outfile=/tmp/ort-bench.mjs --log-level=warning && node /tmp/ort-bench.mjs
- *   options: --shapes 1024x4096,4096x4096,4096x14336  --reps 3  --threads 1,2
+ *   options: --shapes 1024x4096,4096x4096,4096x14336  --reps 3  --threads 1,2 (ORT numThreads,
+ *            default 1 and the core count)  --workers 2 (ours ×P, default the core count)
  *            --skip ours,ours-par,ort,accuracy,e2e   --json FILE
  *
  * Run from the repository root: the ORT wasm binaries are resolved from node_modules there.
@@ -39,168 +40,21 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-web';
-import { spectrumScore } from '../../core/spectrum.js';
-import { LINALG_WASM_BASE64 } from '../../engine/kernels/build/linalg-wasm.js';
 import { createLinalg } from '../../engine/kernels/linalg.js';
+import {
+  OurGram,
+  compareSpectra,
+  describeDiff,
+  gramOperand,
+  median,
+  nominalFlops,
+  rawKernel,
+  transpose,
+  weightLike,
+  type Shape,
+  type SpectrumDiff,
+} from './common.js';
 import { gramModel } from './onnx-matmul.js';
-
-// ---------------------------------------------------------------------------------------
-// Shared helpers
-// ---------------------------------------------------------------------------------------
-
-type Shape = [rows: number, cols: number];
-
-const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const nominalFlops = (rows: number, cols: number): number => {
-  const k = Math.min(rows, cols);
-  return 2 * k * k * Math.max(rows, cols);
-};
-
-/** Deterministic N(0,1) stream (mulberry32 + Box–Muller). */
-function gaussian(seed: number): () => number {
-  let s = seed >>> 0;
-  let spare: number | null = null;
-  const u = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  return () => {
-    if (spare !== null) {
-      const v = spare;
-      spare = null;
-      return v;
-    }
-    const r = Math.sqrt(-2 * Math.log(u()));
-    const a = 2 * Math.PI * u();
-    spare = r * Math.sin(a);
-    return r * Math.cos(a);
-  };
-}
-
-/** Weight-like W: N(0, 0.02²) noise plus a planted rank-8 signal Σ sᵢ uᵢ vᵢᵀ (unit uᵢ, vᵢ)
- *  with sᵢ from 1.5× to 5× the noise spectrum's edge 0.02(√rows + √cols). Deterministic. */
-function weightLike(rows: number, cols: number): Float32Array {
-  const g = gaussian(rows * 7919 + cols);
-  const w = new Float32Array(rows * cols);
-  for (let i = 0; i < w.length; i++) w[i] = 0.02 * g();
-  const edge = 0.02 * (Math.sqrt(rows) + Math.sqrt(cols));
-  const unit = (len: number): Float64Array => {
-    const v = Float64Array.from({ length: len }, g);
-    let s2 = 0;
-    for (const x of v) s2 += x * x;
-    const inv = 1 / Math.sqrt(s2);
-    for (let i = 0; i < len; i++) v[i]! *= inv;
-    return v;
-  };
-  for (let r = 0; r < 8; r++) {
-    const s = edge * (1.5 + 0.5 * r);
-    const u = unit(rows);
-    const v = unit(cols);
-    for (let i = 0; i < rows; i++) {
-      const su = s * u[i]!;
-      const off = i * cols;
-      for (let j = 0; j < cols; j++) w[off + j]! += su * v[j]!;
-    }
-  }
-  return w;
-}
-
-function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
-  const t = new Float32Array(w.length);
-  const B = 64;
-  for (let i0 = 0; i0 < rows; i0 += B)
-    for (let j0 = 0; j0 < cols; j0 += B)
-      for (let i = i0; i < Math.min(i0 + B, rows); i++) for (let j = j0; j < Math.min(j0 + B, cols); j++) t[j * rows + i] = w[i * cols + j]!;
-  return t;
-}
-
-/** X = the k×n orientation of W (k = min side), row-major. */
-function gramOperand(w: Float32Array, rows: number, cols: number): Float32Array {
-  return rows <= cols ? w : transpose(w, rows, cols);
-}
-
-// ---------------------------------------------------------------------------------------
-// Our kernel, through its raw exports (as bench-kernel.mjs)
-// ---------------------------------------------------------------------------------------
-
-interface KernelExports {
-  memory: WebAssembly.Memory;
-  alloc(bytes: number): number;
-  free(ptr: number): void;
-  packBytes(k: number): number;
-  gramRows(b: number, r: number, k: number, g: number, ld: number, pk: number): void;
-  gramCols(x: number, k: number, n: number, s: number, g: number, ld: number, pk: number): void;
-  zeroF64(p: number, n: number): void;
-  eigWorkBytes(n: number): number;
-  gramSingularValues(g: number, n: number, ld: number, work: number, out: number): number;
-}
-
-let kernelModule: WebAssembly.Module | undefined;
-async function rawKernel(): Promise<KernelExports> {
-  kernelModule ??= await WebAssembly.compile(Buffer.from(LINALG_WASM_BASE64, 'base64'));
-  const inst = await WebAssembly.instantiate(kernelModule, {});
-  return inst.exports as unknown as KernelExports;
-}
-
-/** W resident in a fresh kernel instance, plus a float64 Gram buffer. */
-class OurGram {
-  readonly k: number;
-  readonly kp: number;
-  private wp: number;
-  readonly g: number;
-  private pk: number;
-  constructor(
-    readonly ex: KernelExports,
-    readonly w: Float32Array,
-    readonly rows: number,
-    readonly cols: number,
-  ) {
-    const must = (p: number): number => {
-      if (p === 0) throw new Error('kernel out of memory');
-      return p >>> 0;
-    };
-    this.k = Math.min(rows, cols);
-    this.kp = (this.k + 3) & ~3;
-    this.wp = must(ex.alloc(rows * cols * 4));
-    this.g = must(ex.alloc(this.kp * this.kp * 8));
-    this.pk = must(ex.alloc(ex.packBytes(this.k)));
-    new Float32Array(ex.memory.buffer, this.wp, rows * cols).set(w);
-  }
-  /** One Gram (lower triangle, float64) of W; returns seconds. */
-  run(): number {
-    const { ex, rows, cols, kp } = this;
-    ex.zeroF64(this.g, kp * kp);
-    const t0 = performance.now();
-    if (rows >= cols) ex.gramRows(this.wp, rows, cols, this.g, kp, this.pk);
-    else ex.gramCols(this.wp, rows, cols, cols, this.g, kp, this.pk);
-    return (performance.now() - t0) / 1000;
-  }
-  /** Replaces G by a float32 Gram from elsewhere (row-major k×k; lower triangle used). */
-  load(z: Float32Array): void {
-    const { k, kp } = this;
-    const g = new Float64Array(this.ex.memory.buffer, this.g, kp * kp);
-    g.fill(0);
-    for (let i = 0; i < k; i++) for (let j = 0; j <= i; j++) g[i * kp + j] = z[i * k + j]!;
-  }
-  /** Our eigen step on the current G (destroys it): σ descending and seconds. */
-  eigen(): { sv: Float64Array; seconds: number } {
-    const { ex, k, kp } = this;
-    const work = ex.alloc(ex.eigWorkBytes(k)) >>> 0;
-    const out = ex.alloc(k * 8) >>> 0;
-    if (!work || !out) throw new Error('kernel out of memory');
-    const t0 = performance.now();
-    const info = ex.gramSingularValues(this.g, k, kp, work, out);
-    const seconds = (performance.now() - t0) / 1000;
-    if (info !== 0) throw new Error(`tqlrat did not converge (${info})`);
-    const sv = new Float64Array(ex.memory.buffer, out, k).slice();
-    ex.free(out);
-    ex.free(work);
-    return { sv, seconds };
-  }
-}
 
 // ---------------------------------------------------------------------------------------
 // Roles: worker thread (ours ×P), ORT child process, main
@@ -253,7 +107,8 @@ async function ortChild(rows: number, cols: number, threads: number, reps: numbe
     const out = await session.run(feeds);
     return [(performance.now() - t) / 1000, out.Z!];
   };
-  let [warmup, z] = await once();
+  const [warmup, first] = await once();
+  let z = first;
   const seconds: number[] = [];
   for (let i = 0; i < reps; i++) {
     z.dispose();
@@ -315,19 +170,8 @@ interface Row {
   note?: string;
 }
 
-interface Accuracy {
+interface Accuracy extends SpectrumDiff {
   shape: string;
-  maxAbsDeltaSigmaOverSigmaMax: number;
-  maxRelDeltaSigmaTop8: number;
-  medianRelDeltaSigma: number;
-  sigmaMinOurs: number;
-  sigmaMinOrt: number;
-  zeroClampedOrt: number;
-  scoreOurs: number;
-  scoreOrt: number;
-  relScoreError: number;
-  nSignalOurs: number;
-  nSignalOrt: number;
   eigenSeconds: number;
   ortThreadsAgree: number | null;
 }
@@ -339,6 +183,7 @@ async function main(): Promise<void> {
       shapes: { type: 'string', default: '1024x4096,4096x4096,4096x14336' },
       reps: { type: 'string', default: '3' },
       threads: { type: 'string' },
+      workers: { type: 'string' },
       skip: { type: 'string', default: '' },
       json: { type: 'string' },
     },
@@ -347,6 +192,10 @@ async function main(): Promise<void> {
   const reps = Number(values.reps);
   const cores = availableParallelism();
   const threads = (values.threads ?? [...new Set([1, cores])].join(',')).split(',').map(Number);
+  const workerCounts = (values.workers ?? String(cores))
+    .split(',')
+    .map(Number)
+    .filter((n) => n > 1);
   const skip = new Set(values.skip.split(',').filter(Boolean));
   const tmp = mkdtempSync(join(tmpdir(), 'ort-bench-'));
   const rows: Row[] = [];
@@ -368,7 +217,6 @@ async function main(): Promise<void> {
   for (const [r, c] of shapes) {
     const shape = `${r}x${c}`;
     const F = nominalFlops(r, c);
-    const k = Math.min(r, c);
     let og: OurGram | undefined;
     if (!skip.has('ours') || !skip.has('accuracy')) {
       og = new OurGram(await rawKernel(), weightLike(r, c), r, c);
@@ -379,17 +227,10 @@ async function main(): Promise<void> {
       const s = median(ts);
       push({ shape, impl: 'ours 1T (f64)', seconds: s, gflops: F / s / 1e9, runs: ts });
     }
-    if (!skip.has('ours-par') && cores > 1) {
-      const walls = await oursParallel(r, c, cores, reps);
+    for (const P of skip.has('ours-par') ? [] : workerCounts) {
+      const walls = await oursParallel(r, c, P, reps);
       const s = median(walls);
-      push({
-        shape,
-        impl: `ours ×${cores} workers`,
-        seconds: s / cores,
-        gflops: (cores * F) / s / 1e9,
-        runs: walls,
-        note: `${cores} Grams at once; seconds = wall/${cores}`,
-      });
+      push({ shape, impl: `ours ×${P} workers`, seconds: s / P, gflops: (P * F) / s / 1e9, runs: walls, note: `${P} Grams at once; seconds = wall/${P}` });
     }
     const dumps: string[] = [];
     if (!skip.has('ort')) {
@@ -413,42 +254,10 @@ async function main(): Promise<void> {
       }
       og.load(z);
       const theirs = og.eigen();
-      const a = ours.sv;
-      const b = theirs.sv;
-      let maxAbs = 0;
-      let top = 0;
-      const rel: number[] = [];
-      let clamped = 0;
-      for (let i = 0; i < k; i++) {
-        maxAbs = Math.max(maxAbs, Math.abs(a[i]! - b[i]!));
-        if (i < 8) top = Math.max(top, Math.abs(a[i]! - b[i]!) / a[i]!);
-        rel.push(Math.abs(a[i]! - b[i]!) / a[i]!);
-        if (b[i] === 0) clamped++;
-      }
-      const so = spectrumScore(a, r, c);
-      const st = spectrumScore(b, r, c);
-      const rec: Accuracy = {
-        shape,
-        maxAbsDeltaSigmaOverSigmaMax: maxAbs / a[0]!,
-        maxRelDeltaSigmaTop8: top,
-        medianRelDeltaSigma: median(rel),
-        sigmaMinOurs: a[k - 1]!,
-        sigmaMinOrt: b[k - 1]!,
-        zeroClampedOrt: clamped,
-        scoreOurs: so.score,
-        scoreOrt: st.score,
-        relScoreError: Math.abs(st.score - so.score) / Math.abs(so.score),
-        nSignalOurs: so.nSignal,
-        nSignalOrt: st.nSignal,
-        eigenSeconds: ours.seconds,
-        ortThreadsAgree: agree,
-      };
+      const rec: Accuracy = { shape, ...compareSpectra(ours.sv, theirs.sv, r, c), eigenSeconds: ours.seconds, ortThreadsAgree: agree };
       acc.push(rec);
       console.log(
-        `${shape.padEnd(11)} accuracy ORT f32 Gram → our eigen vs our f64 Gram: max|Δσ|/σmax ${rec.maxAbsDeltaSigmaOverSigmaMax.toExponential(2)}, ` +
-          `top-8 σ rel ${top.toExponential(2)}, median rel Δσ ${rec.medianRelDeltaSigma.toExponential(2)}, σmin ${a[k - 1]!.toExponential(3)} vs ${b[k - 1]!.toExponential(3)} (${clamped} clamped to 0), ` +
-          `score ${so.score.toPrecision(7)} vs ${st.score.toPrecision(7)} (rel err ${rec.relScoreError.toExponential(2)}), nSignal ${so.nSignal}/${st.nSignal}; ` +
-          `eigen step ${ours.seconds.toFixed(2)} s` +
+        `${shape.padEnd(11)} accuracy, ORT f32 Gram → our eigen vs our f64 Gram: ${describeDiff(rec)}; eigen step ${ours.seconds.toFixed(2)} s` +
           (agree === null ? '' : `; ORT ${threads.join('T vs ')}T Grams max|diff| ${agree.toExponential(2)}`),
       );
     }
