@@ -6,7 +6,13 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 await build({
   absWorkingDir: root,
-  entryPoints: { cli: 'src/cli/main.ts', 'engine-worker': 'workers/engine.node-worker.ts', bench: 'src/bench/bench.ts', large: 'src/bench/large.ts', 'gpu-bench': 'src/bench/gpu-device.ts' },
+  entryPoints: {
+    cli: 'src/cli/main.ts',
+    'engine-worker': 'workers/engine.node-worker.ts',
+    bench: 'src/bench/bench.ts',
+    large: 'src/bench/large.ts',
+    'gpu-bench': 'src/bench/gpu-device.ts',
+  },
   outdir: 'dist-cli',
   outExtension: { '.js': '.mjs' },
   bundle: true,

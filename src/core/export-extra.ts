@@ -10,11 +10,15 @@ import type { ScoreDetails } from './spectrum.js';
  * Freeze everything, then unfreeze what the YAML lists, matched as Axolotl matches
  * `unfrozen_parameters`: dots made literal, `re.match` at the start of the parameter name.
  */
-export function pythonSnippet(modelName: string, percent: number, picks: Map<string, string[]>): string {
+export function pythonSnippet(modelName: string, percent: number, picks: Map<string, string[]>, notScored: { module: string; reason: string }[] = []): string {
   const lines: string[] = [];
   const count = [...picks.values()].reduce((s, l) => s + l.length, 0);
   lines.push(`# Spectrum layer selection for ${oneLine(modelName)}: top ${percent}% of each of ${picks.size} types (${count} modules).`);
   lines.push('# Made by Spectroscope; the same lines as the unfrozen_parameters YAML, matched as Axolotl matches them.');
+  if (notScored.length) {
+    lines.push(`# NOT SCORED (${notScored.length} modules; no score, ranked last in their type):`);
+    for (const n of notScored) lines.push(`#   ${oneLine(n.module)}: ${oneLine(n.reason)}`);
+  }
   lines.push('import re');
   lines.push('');
   lines.push('UNFROZEN_PARAMETERS = [');

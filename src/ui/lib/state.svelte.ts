@@ -19,7 +19,9 @@ import { createBrowserPool } from '../../engine/pool-browser.js';
 import type { WorkerPool } from '../../engine/pool.js';
 import { type ModuleResult, type ScanProgress, scanModel } from '../../engine/scan.js';
 import { type CsvRow, figuresCsv, pythonSnippet } from '../../core/export-extra.js';
+import { modelFingerprint, tensorKey } from '../../core/progress.js';
 import { type Arranged, type PickedFile, arrange } from './files.js';
+import { type ScanSummary, type StoredRecord, scanStore } from './store.js';
 
 export type BackendChoice = 'auto' | 'wasm' | 'webgpu';
 
@@ -102,6 +104,18 @@ export interface SavedSession {
   file: string;
   types: TypeView[];
   layers: number;
+  /** Reopened from the page's own store (Recent scans), not from a JSON file. */
+  stored?: { fingerprint: string; updated: number; kept: number; total: number };
+}
+
+/** Reopening a folder scanned before: what was kept, offered before anything is recomputed. */
+export interface ResumeOffer {
+  /** Matrices of the chosen types already computed. */
+  kept: number;
+  /** Modules of the chosen types. */
+  total: number;
+  /** When the last of them was stored. */
+  date: number;
 }
 
 export type Session = ModelSession | SavedSession;
@@ -188,6 +202,10 @@ export class AppState {
   focus = $state<string | null>(null);
   /** Bumped (once per frame at most) when results change. */
   version = $state(0);
+  /** Set while a reopened folder's kept results wait for Resume or Start over. */
+  resumeOffer = $state.raw<ResumeOffer | null>(null);
+  /** Stored scans, most recent first (the landing view's list). */
+  recent = $state.raw<ScanSummary[]>([]);
 
   /** Non-reactive stores, read through `version`. */
   readonly results = new Map<string, Outcome>();
@@ -203,6 +221,10 @@ export class AppState {
   private lastFlush = 0;
   private latestProgress: ScanProgress | null = null;
   private generation = 0;
+  /** The open model's store entry: its summary as last written, and what is stored. */
+  private stored: { summary: ScanSummary; ok: Set<string>; failed: Set<string> } | null = null;
+  /** Kept records matching the open model, until Resume or Start over. */
+  private keptRecords: StoredRecord[] = [];
 
   // ---------------------------------------------------------------- derived views
 
@@ -286,6 +308,9 @@ export class AppState {
 
   selectedCount = $derived(this.allRows.filter((r) => r.selected).length);
 
+  /** Modules of the chosen types that were tried and have no score (NaN/Inf weights, engine failures, unsupported). */
+  notScored = $derived(this.allRows.filter((r) => r.status === 'failed'));
+
   // ---------------------------------------------------------------- exports
 
   exportText(kind: 'yaml' | 'results' | 'sorted' | 'python' | 'csv'): string {
@@ -297,7 +322,12 @@ export class AppState {
       case 'sorted':
         return sortedJson(this.scored);
       case 'python':
-        return pythonSnippet(this.modelName || 'model', this.percent, selectTop(this.scored, this.percent));
+        return pythonSnippet(
+          this.modelName || 'model',
+          this.percent,
+          selectTop(this.scored, this.percent),
+          this.notScored.map((r) => ({ module: r.name, reason: r.error ?? 'not scored' })),
+        );
       case 'csv':
         return figuresCsv(
           this.allRows.map((r): CsvRow => ({
@@ -396,7 +426,8 @@ export class AppState {
           }
         : {
             file: a.folderName,
-            message: 'has no config.json or *.safetensors.',
+            // The core's wording (the CLI says the same).
+            message: 'has no *.safetensors file in the folder (and no config.json).',
             hint: 'Open a Hugging Face model folder (config.json and *.safetensors), or a saved snr_results_*.json.',
           };
       return;
@@ -448,6 +479,9 @@ export class AppState {
     this.openError = null;
     this.focus = null;
     this.paused = false;
+    this.resumeOffer = null;
+    this.stored = null;
+    this.keptRecords = [];
     this.scan = { ...IDLE_SCAN };
     this.version++;
     return gen;
@@ -517,6 +551,9 @@ export class AppState {
       this.modelName =
         a.folderName || (typeof folder.config?._name_or_path === 'string' ? String(folder.config._name_or_path).split('/').pop() || 'model' : 'model');
       this.selectedTypes = types.filter((t) => t.defaultSelected).map((t) => t.name);
+      // What an earlier scan of these very files kept (read while the summary renders).
+      const fingerprint = modelFingerprint(folder);
+      const earlier = Promise.all([scanStore.summary(fingerprint), scanStore.records(fingerprint)]);
       this.session = {
         kind: 'model',
         folderName: a.folderName,
@@ -533,9 +570,13 @@ export class AppState {
       };
       this.busy = null;
       performance.mark('spectroscope:summary');
+      const [summary, records] = await earlier;
+      if (gen !== this.generation) return;
+      this.adoptStored(fingerprint, catalogue, summary, records);
       // Scan when the folder is sound (with problems the user decides), once the summary is
       // on screen: the first render is not squeezed in between scan results.
-      if (this.problems.length === 0) {
+      if (this.resumeOffer) this.paused = true;
+      else if (this.problems.length === 0) {
         // Two frames: the summary, then the result views (App mounts them a frame later).
         await afterPaint();
         await afterPaint();
@@ -648,7 +689,7 @@ export class AppState {
   ensureScanned(): Promise<void> {
     if (this.running) return this.running;
     const s = this.session;
-    if (!s || s.kind !== 'model' || this.paused) return Promise.resolve();
+    if (!s || s.kind !== 'model' || this.paused || this.resumeOffer) return Promise.resolve();
     const run: Promise<void> = this.scanLoop(s).finally(() => {
       if (this.running === run) this.running = null;
     });
@@ -687,6 +728,7 @@ export class AppState {
           if (o?.details) known.set(m.name, { details: o.details, ...(sv ? { singularValues: sv } : {}) });
         }
       }
+      this.beginStored(s);
       const ac = new AbortController();
       this.abort = ac;
       this.scan = { ...IDLE_SCAN, status: 'scanning' };
@@ -718,6 +760,7 @@ export class AppState {
           onResult: (r, p) => {
             if (gen !== this.generation) return;
             this.record(r);
+            this.keep(r);
             this.latestProgress = p;
             this.scheduleFlush();
           },
@@ -751,6 +794,161 @@ export class AppState {
         if (this.abort === ac) this.abort = null;
       }
     }
+  }
+
+  // ---------------------------------------------------------------- kept results (IndexedDB)
+
+  /** On opening a model: what an earlier scan of the same files kept becomes an offer to resume. */
+  private adoptStored(fingerprint: string, catalogue: Catalogue, summary: ScanSummary | null, records: StoredRecord[]): void {
+    const byName = new Map(catalogue.modules.map((m) => [m.name, m]));
+    // A record only counts for the same tensor in the same file.
+    const matching = records.filter((r) => {
+      const m = byName.get(r.module);
+      return r.details !== undefined && m !== undefined && r.tensor === tensorKey(m.weight.file, m.weight.name);
+    });
+    this.stored = summary
+      ? { summary: { ...summary }, ok: new Set(matching.map((r) => r.module)), failed: new Set() }
+      : {
+          summary: {
+            fingerprint,
+            model: this.modelName,
+            folderName: (this.session as ModelSession | null)?.folderName ?? '',
+            created: Date.now(),
+            updated: Date.now(),
+            kept: 0,
+            failed: 0,
+            total: 0,
+            selectedTypes: [],
+            percent: this.percent,
+            layers: catalogue.layers.length,
+          },
+          ok: new Set(),
+          failed: new Set(),
+        };
+    if (!summary || matching.length === 0) return;
+    const names = new Set(catalogue.types.map((t) => t.name));
+    const chosen = summary.selectedTypes.filter((t) => names.has(t));
+    if (chosen.length) this.selectedTypes = catalogue.types.filter((t) => chosen.includes(t.name)).map((t) => t.name);
+    const want = new Set(this.selectedTypes);
+    const modules = catalogue.types.filter((t) => want.has(t.name)).flatMap((t) => t.modules);
+    const kept = new Set(matching.map((r) => r.module));
+    this.keptRecords = matching;
+    this.resumeOffer = { kept: modules.filter((m) => kept.has(m.name)).length, total: modules.length, date: summary.updated };
+  }
+
+  /** The banner's Resume: the kept matrices become results; only the rest is computed. */
+  resume(): void {
+    if (!this.resumeOffer) return;
+    for (const r of this.keptRecords) {
+      this.results.set(r.module, { score: r.details!.score, details: r.details! });
+      if (r.singularValues) this.spectra.set(r.module, Float64Array.from(r.singularValues));
+    }
+    if (this.stored) this.percent = this.stored.summary.percent;
+    this.keptRecords = [];
+    this.resumeOffer = null;
+    this.paused = false;
+    this.version++;
+    if (this.focus === null) this.focus = this.firstScored();
+    void this.ensureScanned();
+  }
+
+  /** The banner's Start over: the kept records go, everything is computed afresh. */
+  async startOver(): Promise<void> {
+    if (!this.resumeOffer || !this.stored) return;
+    const gen = this.generation;
+    this.keptRecords = [];
+    this.stored.ok.clear();
+    this.stored.failed.clear();
+    await scanStore.clearRecords(this.stored.summary.fingerprint);
+    if (gen !== this.generation) return;
+    this.resumeOffer = null;
+    this.paused = false;
+    void this.ensureScanned();
+  }
+
+  /** A scan pass starts: the summary (chosen types, percent) and the layout are written. */
+  private beginStored(s: ModelSession): void {
+    const st = this.stored;
+    if (!st) return;
+    st.summary = {
+      ...st.summary,
+      model: this.modelName || st.summary.model,
+      folderName: s.folderName,
+      updated: Date.now(),
+      kept: st.ok.size,
+      failed: st.failed.size,
+      total: this.activeTypes.reduce((n, t) => n + t.modules.length, 0),
+      selectedTypes: [...this.selectedTypes],
+      percent: this.percent,
+      layers: s.layers,
+    };
+    void scanStore.begin({ ...st.summary, selectedTypes: [...st.summary.selectedTypes] }, { fingerprint: st.summary.fingerprint, types: s.types });
+  }
+
+  /** One matrix's result, stored as soon as it is computed. */
+  private keep(r: ModuleResult): void {
+    const st = this.stored;
+    if (!st || r.error === 'cancelled' || (!r.details && r.error === undefined)) return;
+    const m = r.module;
+    if (r.details) {
+      st.ok.add(m.name);
+      st.failed.delete(m.name);
+    } else st.failed.add(m.name);
+    st.summary = { ...st.summary, updated: Date.now(), kept: st.ok.size, failed: st.failed.size };
+    const record: StoredRecord = {
+      fingerprint: st.summary.fingerprint,
+      module: m.name,
+      tensor: tensorKey(m.weight.file, m.weight.name),
+      ...(r.details ? { details: r.details } : { error: r.error! }),
+      ...(r.singularValues ? { singularValues: Float32Array.from(r.singularValues) } : {}),
+    };
+    void scanStore.put(record, { ...st.summary, selectedTypes: [...st.summary.selectedTypes] });
+  }
+
+  /** The landing view's Recent scans. */
+  async loadRecent(): Promise<void> {
+    this.recent = await scanStore.list();
+  }
+
+  async deleteRecent(fingerprint: string): Promise<void> {
+    await scanStore.remove(fingerprint);
+    await this.loadRecent();
+  }
+
+  /** Reopen stored results without the weights: the views, the exports, and the spectra. */
+  async openRecent(fingerprint: string): Promise<void> {
+    const gen = await this.reset();
+    this.busy = 'Reading stored results…';
+    const [summary, layout, records] = await Promise.all([scanStore.summary(fingerprint), scanStore.layout(fingerprint), scanStore.records(fingerprint)]);
+    if (gen !== this.generation) return;
+    this.busy = null;
+    if (!summary || !layout) {
+      this.openError = { file: '', message: 'That stored scan is no longer there.' };
+      await this.loadRecent();
+      return;
+    }
+    const stored = new Set(records.map((r) => r.module));
+    const types: TypeView[] = layout.types.filter((t) => t.modules.some((m) => stored.has(m.name)));
+    for (const r of records) {
+      if (r.details) {
+        this.results.set(r.module, { score: r.details.score, details: r.details });
+        if (r.singularValues) this.spectra.set(r.module, Float64Array.from(r.singularValues));
+      } else if (r.error !== undefined) this.results.set(r.module, { score: NaN, error: r.error });
+    }
+    const chosen = types.filter((t) => summary.selectedTypes.includes(t.name)).map((t) => t.name);
+    this.modelName = summary.model;
+    this.percent = summary.percent;
+    this.selectedTypes = chosen.length ? chosen : types.map((t) => t.name);
+    this.session = {
+      kind: 'saved',
+      file: summary.folderName || summary.model,
+      types,
+      layers: summary.layers,
+      stored: { fingerprint, updated: summary.updated, kept: summary.kept, total: summary.total },
+    };
+    this.scan = { ...IDLE_SCAN, status: 'done' };
+    this.version++;
+    this.focus = this.firstScored();
   }
 
   private record(r: ModuleResult): void {

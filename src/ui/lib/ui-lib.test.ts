@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { arrange } from './files.js';
 import { figuresCsv, pythonSnippet } from '../../core/export-extra.js';
-import { formatNumber, groupDigits } from './format.js';
+import { formatDate, formatNumber, groupDigits } from './format.js';
+import { MAX_SCANS, overflow } from './store.js';
 
 const f = (name: string) => new File(['x'], name);
 
@@ -64,5 +65,37 @@ describe('format', () => {
     expect(formatNumber(1.5e-7)).toBe('1.5e-7');
     expect(formatNumber(2e9)).toBe('2e+9');
     expect(groupDigits(1234567)).toBe('1,234,567');
+  });
+});
+
+describe('kept scans', () => {
+  it('keeps the 20 most recently updated and drops the rest', () => {
+    const all = Array.from({ length: 25 }, (_, i) => ({ fingerprint: `fp${i}`, updated: 1000 + ((i * 7) % 25) }));
+    const drop = overflow(all);
+    expect(MAX_SCANS).toBe(20);
+    expect(drop).toHaveLength(5);
+    const oldest = all
+      .slice()
+      .sort((a, b) => a.updated - b.updated)
+      .slice(0, 5)
+      .map((s) => s.fingerprint);
+    expect(drop.sort()).toEqual(oldest.sort());
+    expect(overflow(all.slice(0, 20))).toEqual([]);
+  });
+
+  it('dates read the same everywhere', () => {
+    expect(formatDate(new Date(2025, 0, 2, 3, 4).getTime())).toBe('2025-01-02 03:04');
+  });
+});
+
+describe('exports mark modules that were not scored', () => {
+  it('the Python snippet lists them with their reason', () => {
+    const py = pythonSnippet('m', 50, new Map([['mlp.up_proj', ['model.layers.1.mlp.up_proj']]]), [
+      { module: 'model.layers.0.mlp.up_proj', reason: 'weights contain NaN or Inf: not scored' },
+    ]);
+    expect(py).toContain(
+      '# NOT SCORED (1 modules; no score, ranked last in their type):\n#   model.layers.0.mlp.up_proj: weights contain NaN or Inf: not scored\n',
+    );
+    expect(pythonSnippet('m', 50, new Map())).not.toContain('NOT SCORED');
   });
 });
