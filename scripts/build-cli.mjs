@@ -21,5 +21,6 @@ await build({
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',
+  external: ['playwright-core'],
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 });

@@ -9,15 +9,18 @@
  *
  *   npm run test:large -- [--dir /path/with/25GB/free] [--keep]
  */
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parsePyJson } from '../core/pyjson.js';
 import { spectrumScore } from '../core/spectrum.js';
 
-const { values } = parseArgs({ args: process.argv.slice(2), options: { dir: { type: 'string' }, keep: { type: 'boolean' } } });
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: { dir: { type: 'string' }, keep: { type: 'boolean' }, 'no-page': { type: 'boolean' }, 'no-cli': { type: 'boolean' } },
+});
 const root = values.dir ?? join(tmpdir(), 'spectroscope-large');
 const modelDir = join(root, 'large-model');
 const RSS_LIMIT = 2e9;
@@ -152,14 +155,23 @@ function descending(xs: number[]): number[] {
   return xs.sort((a, b) => b - a);
 }
 
-async function main() {
-  const t0 = performance.now();
-  const { expected } = generate();
-  console.log(`checkpoint ready in ${((performance.now() - t0) / 1000).toFixed(0)} s at ${modelDir}`);
+function check(what: string, results: Record<string, { snr: number }>, expected: Map<string, number>): number {
+  let worst = 0;
+  for (const [name, want] of expected) {
+    const got = results[name]?.snr;
+    if (got === undefined) throw new Error(`${what}: ${name} missing from the results`);
+    worst = Math.max(worst, Math.abs(got - want) / Math.abs(want));
+  }
+  return worst;
+}
+
+const TYPES = 'model.embed_tokens,self_attn.k_proj';
+
+async function cliScan(expected: Map<string, number>): Promise<boolean> {
   const out = join(root, 'out');
   const cli = new URL('./cli.mjs', import.meta.url).pathname;
   const t1 = performance.now();
-  const child = spawn(process.execPath, [cli, 'scan', modelDir, '--types', 'model.embed_tokens,self_attn.k_proj', '--out', out, '--fresh'], {
+  const child = spawn(process.execPath, [cli, 'scan', modelDir, '--types', TYPES, '--out', out, '--fresh'], {
     env: { ...process.env, SPECTROSCOPE_STATS: '1' },
     stdio: ['ignore', 'inherit', 'pipe'],
   });
@@ -171,29 +183,108 @@ async function main() {
   const code = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? 1)));
   if (code !== 0) throw new Error(`scan exited ${code}`);
   const stats = JSON.parse(/SPECTROSCOPE_STATS (.*)/.exec(stderr)![1]!) as { peakRssBytes: number };
-  const results = parsePyJson(readFileSync(join(out, 'snr_results_large-model.json'), 'utf8')) as Record<string, { snr: number }>;
-  let worst = 0;
-  for (const [name, want] of expected) {
-    const got = results[name]?.snr;
-    if (got === undefined) throw new Error(`${name} missing from the results`);
-    worst = Math.max(worst, Math.abs(got - want) / Math.abs(want));
-  }
+  const worst = check('CLI', parsePyJson(readFileSync(join(out, 'snr_results_large-model.json'), 'utf8')) as Record<string, { snr: number }>, expected);
   const seconds = (performance.now() - t1) / 1000;
   console.log(
-    `scan: ${seconds.toFixed(0)} s, peak RSS ${(stats.peakRssBytes / 1e9).toFixed(2)} GB (limit ${RSS_LIMIT / 1e9} GB), max relative score error vs closed form ${worst.toExponential(2)} over ${expected.size} matrices`,
+    `CLI scan: ${seconds.toFixed(0)} s, peak RSS ${(stats.peakRssBytes / 1e9).toFixed(2)} GB (limit ${RSS_LIMIT / 1e9} GB), max relative score error vs closed form ${worst.toExponential(2)} over ${expected.size} matrices`,
   );
+  return report(stats.peakRssBytes, worst);
+}
+
+function report(peak: number, worst: number): boolean {
   let ok = true;
-  if (stats.peakRssBytes > RSS_LIMIT) {
+  if (peak > RSS_LIMIT) {
     ok = false;
-    console.error('FAIL: peak RSS over the bound');
+    console.error('FAIL: peak memory over the bound');
   }
   if (!(worst <= 1e-5)) {
     ok = false;
     console.error('FAIL: scores differ from the closed form');
   }
+  return ok;
+}
+
+/** Resident memory of every process of the browser we launched (found by its profile folder). */
+function browserRss(profile: string): number {
+  const out = execFileSync('ps', ['-eo', 'rss=,args='], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  let kb = 0;
+  for (const line of out.split('\n')) if (line.includes(profile)) kb += Number(line.trim().split(/\s+/)[0]) || 0;
+  return kb * 1024;
+}
+
+async function pageScan(expected: Map<string, number>): Promise<boolean> {
+  const { chromium } = await import('playwright-core');
+  const repo = new URL('../', import.meta.url).pathname;
+  if (!existsSync(join(repo, 'dist/index.html'))) throw new Error('dist/ is not built: run `npm run build` first');
+  const port = 4179;
+  const server = spawn(process.execPath, [join(repo, 'node_modules/vite/bin/vite.js'), 'preview', '--port', String(port), '--strictPort'], {
+    cwd: repo,
+    stdio: 'ignore',
+  });
+  const profile = mkdtempSync(join(tmpdir(), 'spectroscope-large-profile-'));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    acceptDownloads: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  let peak = 0;
+  const timer = setInterval(() => (peak = Math.max(peak, browserRss(profile))), 1000);
+  try {
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    for (let i = 0; ; i++) {
+      try {
+        await page.goto(`http://localhost:${port}/?types=${TYPES}`);
+        break;
+      } catch (e) {
+        if (i > 50) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    const t0 = performance.now();
+    await page.locator('input[type=file][webkitdirectory]').setInputFiles(modelDir);
+    await page.getByTestId('summary').waitFor({ timeout: 60_000 });
+    console.log(
+      `page: header summary of the ${(await page.getByTestId('summary').innerText()).length > 0 ? 'model' : '?'} after ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    await page.getByTestId('download-yaml').waitFor({ state: 'visible', timeout: 120_000 });
+    await page.waitForFunction(() => !(document.querySelector('[data-testid=download-yaml]') as HTMLButtonElement | null)?.disabled, null, {
+      timeout: 3 * 3600_000,
+      polling: 2000,
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const [d] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-results').click()]);
+    const worst = check('page', parsePyJson(readFileSync(await d.path(), 'utf8')) as Record<string, { snr: number }>, expected);
+    peak = Math.max(peak, browserRss(profile));
+    console.log(
+      `page scan: ${seconds.toFixed(0)} s, peak memory of all browser processes ${(peak / 1e9).toFixed(2)} GB (limit ${RSS_LIMIT / 1e9} GB), max relative score error ${worst.toExponential(2)}`,
+    );
+    return report(peak, worst);
+  } finally {
+    clearInterval(timer);
+    await browser.close();
+    server.kill();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const t0 = performance.now();
+  const { expected } = generate();
+  console.log(`checkpoint ready in ${((performance.now() - t0) / 1000).toFixed(0)} s at ${modelDir}`);
+  let passed = 0;
+  let failed = 0;
+  for (const [run, skip] of [
+    [cliScan, values['no-cli']],
+    [pageScan, values['no-page']],
+  ] as const) {
+    if (skip) continue;
+    if (await run(expected)) passed++;
+    else failed++;
+  }
   if (!values.keep) rmSync(root, { recursive: true, force: true });
-  console.log(ok ? '1 passed, 0 failed' : '0 passed, 1 failed');
-  process.exit(ok ? 0 : 1);
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
 }
 
 await main();

@@ -162,6 +162,17 @@ function readBackendParam(): BackendChoice {
   return v === 'wasm' || v === 'webgpu' || v === 'auto' ? v : 'auto';
 }
 
+/** `?types=a,b` preselects exactly those types (links that reproduce a selection; long tests). */
+function readTypesParam(): string[] | null {
+  const v = new URLSearchParams(globalThis.location?.search ?? '').get('types');
+  return v
+    ? v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : null;
+}
+
 function hintFor(e: SpectroscopeError): string | undefined {
   switch (e.code) {
     case 'lfs-pointer':
@@ -550,7 +561,8 @@ export class AppState {
       }
       this.modelName =
         a.folderName || (typeof folder.config?._name_or_path === 'string' ? String(folder.config._name_or_path).split('/').pop() || 'model' : 'model');
-      this.selectedTypes = types.filter((t) => t.defaultSelected).map((t) => t.name);
+      const wanted = readTypesParam();
+      this.selectedTypes = types.filter((t) => (wanted ? wanted.includes(t.name) : t.defaultSelected)).map((t) => t.name);
       // What an earlier scan of these very files kept (read while the summary renders).
       const fingerprint = modelFingerprint(folder);
       const earlier = Promise.all([scanStore.summary(fingerprint), scanStore.records(fingerprint)]);
