@@ -10,7 +10,11 @@ async function openDir(dir: string) {
   const files = readdirSync(dir)
     .filter((n) => statSync(join(dir, n)).isFile())
     .map((n) => new NodeFileSource(join(dir, n), n, statSync(join(dir, n)).size));
-  return loadModelFolder(files);
+  try {
+    return await loadModelFolder(files);
+  } finally {
+    await Promise.all(files.map((f) => f.close()));
+  }
 }
 
 describe('module types (spec §1)', () => {

@@ -13,6 +13,11 @@ export const READ_CHUNK_BYTES = 16 * 1024 * 1024;
  */
 export function jobMemoryBytes(rows: number, cols: number, blockBytes = DEFAULT_BLOCK_BYTES): number {
   const k = Math.min(rows, cols);
-  const streamed = rows >= cols && rows > 1 && rows * cols * 4 > blockBytes;
+  const streamed = streamsInRowBlocks(rows, cols, blockBytes);
   return k * k * 8 + (streamed ? blockBytes : rows * cols * 4) + READ_CHUNK_BYTES;
+}
+
+/** Whether a matrix is fed to the Gram in row blocks (tall and larger than a block) or whole. */
+export function streamsInRowBlocks(rows: number, cols: number, blockBytes = DEFAULT_BLOCK_BYTES): boolean {
+  return rows >= cols && rows > 1 && rows * cols * 4 > blockBytes;
 }

@@ -61,6 +61,7 @@ describe('engine against oracle_details.json', () => {
         checked++;
       }
       expect(checked).toBe(Object.keys(run.details).length);
+      await Promise.all(files.map((f) => f.close()));
     });
   }
 });

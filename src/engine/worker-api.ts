@@ -7,7 +7,7 @@ import type { ByteSource } from '../core/bytesource.js';
 import { bytesPerElement, decodeToFloat32 } from '../core/dtype.js';
 import { spectrumScore } from '../core/spectrum.js';
 import { type Linalg, KernelError, createLinalg } from './kernels/linalg.js';
-import { DEFAULT_BLOCK_BYTES, READ_CHUNK_BYTES } from './memory.js';
+import { DEFAULT_BLOCK_BYTES, READ_CHUNK_BYTES, streamsInRowBlocks } from './memory.js';
 import { type GpuGram, GpuGramError, createGpuGram } from './webgpu/gram-gpu.js';
 
 /**
@@ -83,25 +83,18 @@ async function singularValuesGpu(
   job: MatrixJob,
   blockBytes: number,
 ): Promise<{ singularValues: Float64Array; bytesRead: number }> {
-  const bpe = bytesPerElement(job.dtype);
   const { rows, cols } = job;
   let g: Float64Array;
-  if (rows >= cols && rows * cols * 4 > blockBytes) {
-    const blockRows = Math.max(1, Math.floor(blockBytes / (cols * 4)));
+  if (streamsInRowBlocks(rows, cols, blockBytes)) {
     const acc = gpu.accumulator(cols);
     try {
-      for (let r = 0; r < rows; r += blockRows) {
-        const n = Math.min(blockRows, rows - r);
-        const bytes = await src.read(job.offset + r * cols * bpe, n * cols * bpe);
-        await acc.addRows(decodeToFloat32(job.dtype, bytes), n);
-      }
+      await forEachRowBlock(src, job, blockBytes, (block, n) => acc.addRows(block, n));
       g = await acc.finish();
     } finally {
       acc.dispose();
     }
   } else {
-    const bytes = await src.read(job.offset, job.byteLength);
-    g = await gpu.gram(decodeToFloat32(job.dtype, bytes), rows, cols);
+    g = await gpu.gram(await readWhole(src, job), rows, cols);
   }
   return { singularValues: linalg.eigenvaluesOfGram(g, Math.min(rows, cols)), bytesRead: job.byteLength };
 }
@@ -112,31 +105,49 @@ async function singularValuesOf(
   job: MatrixJob,
   blockBytes: number,
 ): Promise<{ singularValues: Float64Array; bytesRead: number }> {
-  const bpe = bytesPerElement(job.dtype);
   const { rows, cols } = job;
   if (rows === 0 || cols === 0) throw new KernelError('bad-shape', `${job.tensor} is empty (${rows}×${cols})`);
-  if (rows >= cols && rows > 1 && rows * cols * 4 > blockBytes) {
-    const blockRows = Math.max(1, Math.floor(blockBytes / (cols * 4)));
+  if (streamsInRowBlocks(rows, cols, blockBytes)) {
     const acc = linalg.gramAccumulator(cols);
     try {
-      for (let r = 0; r < rows; r += blockRows) {
-        const n = Math.min(blockRows, rows - r);
-        const bytes = await src.read(job.offset + r * cols * bpe, n * cols * bpe);
-        acc.addRows(decodeToFloat32(job.dtype, bytes), n);
-      }
+      await forEachRowBlock(src, job, blockBytes, (block, n) => acc.addRows(block, n));
       return { singularValues: acc.singularValues(), bytesRead: job.byteLength };
     } finally {
       acc.dispose();
     }
   }
-  // Whole matrix (wide, or small): read and decode in chunks straight into one float32 array,
-  // so the raw bytes of the whole tensor never sit in memory next to their decoded copy.
-  const w = new Float32Array(rows * cols);
+  return { singularValues: linalg.singularValues(await readWhole(src, job), rows, cols), bytesRead: job.byteLength };
+}
+
+/** Tall matrices in row blocks of at most `blockBytes` decoded, one block in memory at a time. */
+async function forEachRowBlock(
+  src: ByteSource,
+  job: MatrixJob,
+  blockBytes: number,
+  add: (block: Float32Array, rows: number) => void | Promise<void>,
+): Promise<void> {
+  const bpe = bytesPerElement(job.dtype);
+  const { rows, cols } = job;
+  const blockRows = Math.max(1, Math.floor(blockBytes / (cols * 4)));
+  for (let r = 0; r < rows; r += blockRows) {
+    const n = Math.min(blockRows, rows - r);
+    const bytes = await src.read(job.offset + r * cols * bpe, n * cols * bpe);
+    await add(decodeToFloat32(job.dtype, bytes), n);
+  }
+}
+
+/**
+ * The whole matrix, read and decoded in chunks straight into one float32 array, so the raw
+ * bytes of the whole tensor never sit in memory next to their decoded copy.
+ */
+async function readWhole(src: ByteSource, job: MatrixJob): Promise<Float32Array> {
+  const bpe = bytesPerElement(job.dtype);
+  const w = new Float32Array(job.rows * job.cols);
   const chunkElems = Math.max(1, Math.floor(READ_CHUNK_BYTES / bpe));
   for (let e = 0; e < w.length; e += chunkElems) {
     const n = Math.min(chunkElems, w.length - e);
     const bytes = await src.read(job.offset + e * bpe, n * bpe);
     decodeToFloat32(job.dtype, bytes, w.subarray(e, e + n));
   }
-  return { singularValues: linalg.singularValues(w, rows, cols), bytesRead: job.byteLength };
+  return w;
 }
