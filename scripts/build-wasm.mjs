@@ -3,8 +3,13 @@
 //   src/engine/kernels/build/linalg.wasm          SIMD128 (runs everywhere: Node 20, all browsers)
 //   src/engine/kernels/build/linalg-relaxed.wasm  SIMD128 + relaxed SIMD (f64x2.relaxed_madd =
 //                                                 FMA; Chrome/Edge, Firefox, Node >= 22)
-//   src/engine/kernels/build/linalg-wasm.ts       both as base64: LINALG_WASM_BASE64 and
-//                                                 LINALG_RELAXED_WASM_BASE64
+//   src/engine/kernels/build/linalg-shared.wasm   the plain build + threads: imports a shared
+//   src/engine/kernels/build/linalg-shared-relaxed.wasm  memory (env.memory, 16..65536 pages),
+//                                                 run by createLinalg({ threads }) on the owner
+//                                                 and its helper threads
+//   src/engine/kernels/build/linalg-wasm.ts       all four as base64: LINALG_WASM_BASE64,
+//                                                 LINALG_RELAXED_WASM_BASE64,
+//                                                 LINALG_SHARED_WASM_BASE64, LINALG_SHARED_RELAXED_WASM_BASE64
 // linalg.ts picks the relaxed module when WebAssembly.validate accepts it, else the plain one.
 // The base64 modules let the page, web workers and Node instantiate the kernels
 // identically, with no fetch() and no fs. Run from anywhere: paths are repo-relative.
@@ -21,7 +26,7 @@ const tsPath = join(outDir, 'linalg-wasm.ts');
 const t0 = performance.now();
 await mkdir(outDir, { recursive: true });
 
-async function build(wasmPath, features) {
+async function build(wasmPath, features, shared = false) {
   const args = [
     relative(process.cwd(), src),
     '--outFile',
@@ -37,7 +42,8 @@ async function build(wasmPath, features) {
     '--maximumMemory',
     '65536', // 4 GiB: 14336×4096 f32 + 4096² f64 fit comfortably
     '--use',
-    'abort=', // no env.abort import: the module has no imports at all
+    'abort=', // no env.abort import: the non-shared modules have no imports at all
+    ...(shared ? ['--importMemory', '--sharedMemory'] : []),
   ];
   const { error, stderr } = await asc.main(args);
   if (error) {
@@ -54,6 +60,12 @@ if (!WebAssembly.validate(plain)) {
   process.exit(1);
 }
 const relaxed = await build(join(outDir, 'linalg-relaxed.wasm'), 'simd,relaxed-simd');
+const shared = await build(join(outDir, 'linalg-shared.wasm'), 'simd,threads', true);
+if (!WebAssembly.validate(shared)) {
+  console.error('build-wasm: emitted shared-memory module does not validate');
+  process.exit(1);
+}
+const sharedRelaxed = await build(join(outDir, 'linalg-shared-relaxed.wasm'), 'simd,relaxed-simd,threads', true);
 // (Node 20 without --experimental-wasm-relaxed-simd cannot validate the relaxed module;
 // its structure is checked by binaryen during the build.)
 await writeFile(
@@ -62,7 +74,13 @@ await writeFile(
     '// Plain SIMD128 build (runs everywhere).\n' +
     `export const LINALG_WASM_BASE64 =\n  '${plain.toString('base64')}';\n` +
     '// Relaxed-SIMD build (fused multiply-add); used where WebAssembly.validate accepts it.\n' +
-    `export const LINALG_RELAXED_WASM_BASE64 =\n  '${relaxed.toString('base64')}';\n`,
+    `export const LINALG_RELAXED_WASM_BASE64 =\n  '${relaxed.toString('base64')}';\n` +
+    '// The same two with threads: import a shared memory (env.memory); see createLinalg({ threads }).\n' +
+    `export const LINALG_SHARED_WASM_BASE64 =\n  '${shared.toString('base64')}';\n` +
+    `export const LINALG_SHARED_RELAXED_WASM_BASE64 =\n  '${sharedRelaxed.toString('base64')}';\n`,
 );
 const ms = (performance.now() - t0).toFixed(0);
-console.log(`build-wasm: linalg.wasm (${plain.length} bytes), linalg-relaxed.wasm (${relaxed.length} bytes) + linalg-wasm.ts in ${ms} ms`);
+console.log(
+  `build-wasm: linalg.wasm (${plain.length} bytes), linalg-relaxed.wasm (${relaxed.length} bytes), ` +
+    `linalg-shared.wasm (${shared.length} bytes), linalg-shared-relaxed.wasm (${sharedRelaxed.length} bytes) + linalg-wasm.ts in ${ms} ms`,
+);

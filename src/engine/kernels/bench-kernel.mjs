@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Single-thread timing of the WASM kernels (Node only; needs `node scripts/build-wasm.mjs`).
+// Timing of the WASM kernels (Node only; needs `node scripts/build-wasm.mjs`).
 //   node src/engine/kernels/bench-kernel.mjs [options] [ROWSxCOLS ...]   (default 1024x4096 4096x4096)
 // Prints the breakdown Gram / tridiagonalisation / QL from the raw kernel exports, then the
 // end-to-end time through the TypeScript wrapper (bundled on the fly with esbuild).
@@ -10,6 +10,9 @@
 //   --nb 32 --nx 128       panel width / crossover of the blocked tridiagonalisation
 //   --reps N               repetitions (default 1)
 //   --no-e2e               skip the end-to-end call through linalg.ts
+//   --threads N            end-to-end with createLinalg({ threads: N }) next to threads: 1,
+//                          interleaved in each repetition (medians and their ratio)
+//   --no-breakdown         skip the single-thread breakdown from the raw exports
 // Relaxed-SIMD modules need `node --experimental-wasm-relaxed-simd` on Node 20.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +38,8 @@ const nx = Number(opt('--nx', '0'));
 const reps = Number(opt('--reps', '1'));
 const unblocked = flag('--unblocked');
 const e2e = !flag('--no-e2e');
+const threads = Number(opt('--threads', '1'));
+const breakdownOn = !flag('--no-breakdown');
 const modules = [];
 for (const p of wasmPaths) modules.push({ name: basename(p), module: await WebAssembly.compile(await readFile(p)) });
 const shapes = (argv.length > 0 ? argv : ['1024x4096', '4096x4096']).map((s) => s.split('x').map(Number));
@@ -89,7 +94,18 @@ async function breakdown(module, w, rows, cols, blocked) {
   return { tGram, tTri, tQl, info, smax, smin };
 }
 
-async function endToEnd(w, rows, cols) {
+let linalgModule;
+const linalgs = new Map();
+async function endToEnd(w, rows, cols, nThreads = 1) {
+  linalgModule ??= await bundleLinalg();
+  if (!linalgs.has(nThreads)) linalgs.set(nThreads, await linalgModule.createLinalg({ threads: nThreads }));
+  const la = linalgs.get(nThreads);
+  const t = now();
+  const s = la.singularValues(w, rows, cols);
+  return { t: now() - t, smax: s[0], smin: s[s.length - 1], s, granted: la.threads };
+}
+
+async function bundleLinalg() {
   const esbuild = await import('esbuild');
   const out = await esbuild.build({
     entryPoints: [join(here, 'linalg.ts')],
@@ -100,11 +116,7 @@ async function endToEnd(w, rows, cols) {
     logLevel: 'silent',
   });
   const url = 'data:text/javascript;base64,' + Buffer.from(out.outputFiles[0].text).toString('base64');
-  const { createLinalg } = await import(url);
-  const la = await createLinalg();
-  const t = now();
-  const s = la.singularValues(w, rows, cols);
-  return { t: now() - t, smax: s[0], smin: s[s.length - 1] };
+  return import(url);
 }
 
 const flops = (rows, cols) => {
@@ -118,7 +130,7 @@ const median = (xs) => {
   return a.length % 2 ? a[(a.length - 1) >> 1] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
 };
 
-console.log(`node ${process.version}, single thread, ${reps} rep(s), medians`);
+console.log(`node ${process.version}, ${threads > 1 ? `threads 1 vs ${threads}` : 'single thread'}, ${reps} rep(s), medians`);
 for (const [rows, cols] of shapes) {
   const w = randomMatrix(rows, cols);
   const f = flops(rows, cols);
@@ -127,6 +139,7 @@ for (const [rows, cols] of shapes) {
     variants.push({ label: m.name, module: m.module, blocked: true, runs: [] });
     if (unblocked) variants.push({ label: `${m.name} unblocked`, module: m.module, blocked: false, runs: [] });
   }
+  if (!breakdownOn) variants.length = 0;
   for (let r = 0; r < reps; r++) for (const v of variants) v.runs.push(await breakdown(v.module, w, rows, cols, v.blocked));
   for (const v of variants) {
     const tGram = median(v.runs.map((b) => b.tGram));
@@ -140,8 +153,29 @@ for (const [rows, cols] of shapes) {
         ` | info ${b.info} σmax ${b.smax.toPrecision(6)} σmin ${b.smin.toPrecision(6)}`,
     );
   }
-  if (e2e) {
+  if (e2e && threads > 1) {
+    const t1 = [];
+    const tn = [];
+    let maxRel = 0;
+    let granted = 1;
+    for (let r = 0; r < reps; r++) {
+      const a = await endToEnd(w, rows, cols, 1);
+      const b = await endToEnd(w, rows, cols, threads);
+      t1.push(a.t);
+      tn.push(b.t);
+      granted = b.granted;
+      for (let i = 0; i < a.s.length; i++) maxRel = Math.max(maxRel, Math.abs(a.s[i] - b.s[i]) / Math.max(a.s[i], Number.MIN_VALUE));
+    }
+    const m1 = median(t1);
+    const mn = median(tn);
+    console.log(
+      `${rows}x${cols}: end-to-end singularValues() threads 1: ${m1.toFixed(2)} s | threads ${granted}: ${mn.toFixed(2)} s` +
+        ` | ratio ${(mn / m1).toFixed(3)} (speedup ${(m1 / mn).toFixed(2)}×) | runs 1: ${t1.map((x) => x.toFixed(2)).join(' ')}` +
+        ` | runs ${granted}: ${tn.map((x) => x.toFixed(2)).join(' ')} | max rel diff ${maxRel.toExponential(1)}`,
+    );
+  } else if (e2e) {
     const e = await endToEnd(w, rows, cols);
     console.log(`${rows}x${cols}: end-to-end singularValues() ${e.t.toFixed(2)} s (σmax ${e.smax.toPrecision(6)})`);
   }
 }
+for (const la of linalgs.values()) la.dispose();

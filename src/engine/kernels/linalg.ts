@@ -17,37 +17,36 @@
 // FMA rounds once instead of twice, so accuracy can only improve; results may differ from
 // the plain build in the last bits.
 //
-// Design (not implemented yet): threads inside one matrix — createLinalg({ threads: n }).
-//   * Build a third variant with `--enable threads --sharedMemory --importMemory`
-//     (maximumMemory stays 65536 pages). The host creates one
-//     `new WebAssembly.Memory({ initial, maximum: 65536, shared: true })`; the owning
-//     instance (the Linalg) and n−1 helpers (web Workers in the page — needs
-//     crossOriginIsolated, which the preview server's COOP/COEP headers provide; node:
-//     worker_threads in Node, loaded lazily so the page bundle never imports it) instantiate
-//     the same compiled Module on it. Only the owner calls alloc/free (the allocator's
-//     globals are per instance); helpers only run kernels on pointers they are given.
-//   * Work split, all static (equal flops, no work stealing):
-//       - Gram (syrkPacked): per packed KC-chunk, thread t takes a contiguous range of row
-//         micro-panels balanced for the triangle (row group g costs ∝ g+1), so threads write
-//         disjoint rows of G. Packing is split by micro-panels too. One barrier per chunk
-//         (k=4096, n=4096: 16 chunks) — or give each thread its own KC-chunk range and a
-//         private G, summed at the end (more memory, fewer barriers).
-//       - Tridiagonalisation: the syr2k after each panel splits the same way (disjoint row
-//         blocks of the trailing triangle); the read-only symv of each step splits into row
-//         ranges with private y accumulators summed by the owner (one barrier per step:
-//         ~4096 steps × a few µs of Atomics.wait/notify latency, < 1% of the phase).
-//       - tqlrat stays serial (0.2 s).
-//   * Synchronisation: a small control block in the shared memory (job id, arguments,
-//     generation counter); helpers Atomics.wait on the counter, the owner Atomics.notify's
-//     and waits for a done-count. The owner itself runs in a worker (the engine pool's), so
-//     blocking Atomics.wait is allowed; on the page's main thread threads: 1 is forced.
-//   * Fallback: when SharedArrayBuffer/crossOriginIsolated or worker_threads are missing,
-//     threads degrade to 1 with the existing non-shared build — same results bit for bit
-//     in the Gram (each G element is summed by one thread in the same order); the
-//     tridiagonalisation's split symv changes summation order (rounding-level differences).
-import { LINALG_RELAXED_WASM_BASE64, LINALG_WASM_BASE64 } from './build/linalg-wasm.js';
+// Threads inside one matrix — createLinalg({ threads: n }), default 1:
+//   * A third pair of builds (plain / relaxed SIMD + `--enable threads --importMemory
+//     --sharedMemory`, maximumMemory 65536 pages) imports its memory. createLinalg makes one
+//     `new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true })`; the owner
+//     instance (this Linalg) and n−1 helpers instantiate the same compiled Module on it.
+//     Helpers are node:worker_threads Workers in Node (imported lazily, so the page bundle
+//     never references it) and nested module-less Workers from a blob: URL in the page (the
+//     CSP allows worker-src blob:; needs crossOriginIsolated, which the COOP/COEP headers
+//     provide). The helper code is the small HELPER_RUN string below: no extra bundle entry.
+//     Only the owner allocates; helpers run kernels on the pointers they are given.
+//   * Work split, static (assembly/linalg.ts, "Threads inside one matrix"): the Gram's
+//     packing by micro-panels and its SYRK by row micro-panels balanced for the triangle;
+//     the tridiagonalisation's symmetric mat-vec by 12 fixed row parts (equal triangle area,
+//     summed in part order — the same 12 parts with one thread) and its SYR2K by row
+//     micro-panels. Every result element is computed by one thread in the same order as
+//     with one thread, so the singular values are bit-identical for any thread count. The
+//     panel's vector work, tqlrat and the scaling stay serial.
+//   * Synchronisation: a control block in the shared memory; per parallel job the owner
+//     bumps a generation counter and notifies, does its share, then waits for a done count
+//     (memory.atomic.wait32 in 1 ms slices after a short spin; helpers spin, then sleep on the
+//     generation). A helper that traps sets an error flag and wakes the owner: the call
+//     throws KernelError('thread-failure') at once; a helper that stops answering makes it
+//     throw after `threadTimeoutMs`. Either way the helpers are terminated and this Linalg
+//     refuses further work (a straggler may still have written to its memory).
+//   * Fallback to 1 thread (the non-shared build) when SharedArrayBuffer, cross-origin
+//     isolation or workers are missing, on the page's main thread (where a blocking wait is
+//     not allowed), or when a helper does not start. `linalg.threads` says what was granted.
+import { LINALG_RELAXED_WASM_BASE64, LINALG_SHARED_RELAXED_WASM_BASE64, LINALG_SHARED_WASM_BASE64, LINALG_WASM_BASE64 } from './build/linalg-wasm.js';
 
-export type KernelErrorCode = 'no-convergence' | 'out-of-memory' | 'bad-shape' | 'non-finite';
+export type KernelErrorCode = 'no-convergence' | 'out-of-memory' | 'bad-shape' | 'non-finite' | 'thread-failure';
 
 export class KernelError extends Error {
   readonly code: KernelErrorCode;
@@ -76,6 +75,11 @@ export interface Linalg {
   /** σ (descending) from a Gram matrix computed elsewhere (the WebGPU backend): k×k, row-major,
    *  symmetric (its lower triangle is used), float64. */
   eigenvaluesOfGram(g: Float64Array, k: number): Float64Array;
+  /** Threads this Linalg computes with (1 unless createLinalg({ threads }) got more). */
+  readonly threads: number;
+  /** Stops the helper threads (later calls run on one thread). Idempotent; a no-op when
+   *  single-threaded. Node does not wait for helpers on exit, so this is optional there. */
+  dispose(): void;
 }
 
 export interface LinalgOptions {
@@ -86,6 +90,13 @@ export interface LinalgOptions {
    *  multiply-add) when this engine validates it, else the plain SIMD128 build. 'relaxed'
    *  throws where relaxed SIMD is unsupported. */
   simd?: 'auto' | 'relaxed' | 'plain';
+  /** Threads inside each matrix (default 1). More needs SharedArrayBuffer and workers
+   *  (node:worker_threads, or Workers in a cross-origin-isolated page, not on its main
+   *  thread); where they are missing the Linalg silently uses 1 — see `linalg.threads`. */
+  threads?: number;
+  /** How long a call waits for a helper thread before throwing 'thread-failure'
+   *  (default 60 000 ms: far above any one parallel step). */
+  threadTimeoutMs?: number;
 }
 
 /** True when this engine accepts the relaxed-SIMD build (Chrome/Edge ≥ 114, Firefox ≥ 120,
@@ -107,6 +118,10 @@ interface KernelExports {
   zeroF64(p: number, n: number): void;
   eigWorkBytes(n: number): number;
   gramSingularValues(g: number, n: number, ld: number, work: number, out: number): number;
+  ctlBytes(): number;
+  setThreads(ctl: number, n: number, timeoutMs: number): void;
+  threadError(): number;
+  stopHelpers(): void;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -160,15 +175,169 @@ function probeRelaxedSimd(): boolean {
   }
 }
 
-const modulePromises = new Map<'relaxed' | 'plain', Promise<WebAssembly.Module>>();
+type BuildKind = 'relaxed' | 'plain' | 'shared-relaxed' | 'shared';
+const BUILDS: Record<BuildKind, string> = {
+  plain: LINALG_WASM_BASE64,
+  relaxed: LINALG_RELAXED_WASM_BASE64,
+  shared: LINALG_SHARED_WASM_BASE64,
+  'shared-relaxed': LINALG_SHARED_RELAXED_WASM_BASE64,
+};
+const modulePromises = new Map<BuildKind, Promise<WebAssembly.Module>>();
 
-function compileModule(kind: 'relaxed' | 'plain'): Promise<WebAssembly.Module> {
+function compileModule(kind: BuildKind): Promise<WebAssembly.Module> {
   let p = modulePromises.get(kind);
   if (!p) {
-    p = WebAssembly.compile(decodeBase64(kind === 'relaxed' ? LINALG_RELAXED_WASM_BASE64 : LINALG_WASM_BASE64) as BufferSource);
+    p = WebAssembly.compile(decodeBase64(BUILDS[kind]) as BufferSource);
     modulePromises.set(kind, p);
   }
   return p;
+}
+
+// ---------------------------------------------------------------------------------------
+// Helper threads
+// ---------------------------------------------------------------------------------------
+interface HelperInit {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  ctl: number;
+  tid: number;
+}
+interface Helper {
+  terminate(): void;
+}
+type SpawnHelper = (init: HelperInit) => Promise<Helper>;
+
+// Runs in the helper: instantiate on the shared memory, report ready, serve jobs until told
+// to quit. A trap sets the control block's ERR slot (i32 index 2) and wakes the owner, who
+// waits on DONE (index 1).
+const HELPER_RUN = `function run(m, post) {
+  let ex;
+  try {
+    ex = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports;
+  } catch (e) {
+    post({ type: 'error', message: String(e) });
+    return;
+  }
+  post({ type: 'ready' });
+  try {
+    ex.helperLoop(m.ctl, m.tid, 0);
+  } catch (e) {
+    const i32 = new Int32Array(m.memory.buffer);
+    Atomics.store(i32, (m.ctl >>> 2) + 2, 1);
+    Atomics.notify(i32, (m.ctl >>> 2) + 1);
+    post({ type: 'error', message: String(e) });
+  }
+}
+`;
+
+interface NodeWorker {
+  once(ev: 'message', f: (m: { type: string; message?: string }) => void): void;
+  on(ev: 'error' | 'exit', f: (e: unknown) => void): void;
+  postMessage(m: unknown): void;
+  terminate(): Promise<number>;
+  unref(): void;
+}
+
+function isNode(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof p?.versions?.node === 'string';
+}
+
+/** How to start a helper here, or null where threads cannot work. */
+async function helperSpawner(): Promise<SpawnHelper | null> {
+  if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics === 'undefined') return null;
+  if (isNode()) {
+    const spec = 'node:worker_threads'; // not a literal import: bundlers for the page skip it
+    const wt = (await import(/* @vite-ignore */ spec).catch(() => null)) as {
+      Worker: new (src: string, o: { eval: boolean }) => NodeWorker;
+    } | null;
+    if (!wt) return null;
+    const src = `${HELPER_RUN}const { parentPort } = require('node:worker_threads');\nparentPort.once('message', (m) => run(m, (x) => parentPort.postMessage(x)));\n`;
+    return (init) =>
+      new Promise<Helper>((resolve, reject) => {
+        const w = new wt.Worker(src, { eval: true });
+        w.unref(); // an idle helper must not keep the process alive
+        w.on('error', (e) => reject(e instanceof Error ? e : new Error(String(e))));
+        w.on('exit', () => reject(new Error('helper thread exited')));
+        w.once('message', (m) => {
+          if (m.type === 'ready') resolve({ terminate: () => void w.terminate() });
+          else {
+            void w.terminate();
+            reject(new Error(m.message ?? 'helper thread failed to start'));
+          }
+        });
+        w.postMessage(init);
+      });
+  }
+  const g = globalThis as { crossOriginIsolated?: boolean; document?: unknown; Worker?: unknown };
+  // A blocking wait is not allowed on a page's main thread; shared memory needs isolation.
+  if (g.document !== undefined || g.crossOriginIsolated !== true || typeof Worker !== 'function') return null;
+  const src = `${HELPER_RUN}self.onmessage = (e) => { self.onmessage = null; run(e.data, (x) => self.postMessage(x)); };\n`;
+  return (init) =>
+    new Promise<Helper>((resolve, reject) => {
+      const url = URL.createObjectURL(new Blob([src], { type: 'text/javascript' }));
+      const w = new Worker(url);
+      URL.revokeObjectURL(url);
+      w.onerror = (e) => reject(new Error(e.message || 'helper thread failed to start'));
+      w.onmessage = (e: MessageEvent<{ type: string; message?: string }>) => {
+        w.onmessage = null;
+        if (e.data.type === 'ready') resolve({ terminate: () => w.terminate() });
+        else {
+          w.terminate();
+          reject(new Error(e.data.message ?? 'helper thread failed to start'));
+        }
+      };
+      w.postMessage(init);
+    });
+}
+
+interface ThreadTeam {
+  memory: WebAssembly.Memory;
+  ctl: number;
+  helpers: Helper[];
+}
+
+/** The owner's exports on a shared memory with n − 1 running helpers, or null (fall back). */
+async function startThreads(kind: 'relaxed' | 'plain', n: number, timeoutMs: number): Promise<{ ex: KernelExports; team: ThreadTeam } | null> {
+  const spawn = await helperSpawner();
+  if (!spawn) return null;
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
+  } catch {
+    return null; // e.g. a 4 GiB shared reservation refused
+  }
+  const module = await compileModule(kind === 'relaxed' ? 'shared-relaxed' : 'shared');
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const ex = instance.exports as unknown as KernelExports;
+  const ctl = ex.alloc(ex.ctlBytes()) >>> 0;
+  new Int32Array(memory.buffer, ctl, ex.ctlBytes() >> 2).fill(0);
+  const started = await Promise.allSettled(
+    Array.from({ length: n - 1 }, (_, i) =>
+      Promise.race([
+        spawn({ module, memory, ctl, tid: i + 1 }),
+        new Promise<Helper>((_, reject) => setTimeout(() => reject(new Error('helper start timed out')), 30_000)),
+      ]),
+    ),
+  );
+  const helpers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  if (helpers.length !== n - 1) {
+    for (const h of helpers) h.terminate();
+    return null;
+  }
+  ex.setThreads(ctl, n, timeoutMs);
+  return { ex, team: { memory, ctl, helpers } };
+}
+
+const teams = new WeakMap<Linalg, ThreadTeam>();
+
+/** Test hook: the next parallel job makes helper threads trap ('trap') or stop answering
+ *  ('hang'). Returns false for a single-threaded Linalg. */
+export function injectHelperFaultForTesting(linalg: Linalg, mode: 'trap' | 'hang'): boolean {
+  const team = teams.get(linalg);
+  if (!team) return false;
+  Atomics.store(new Int32Array(team.memory.buffer), (team.ctl >>> 2) + 5, mode === 'trap' ? 1 : 2);
+  return true;
 }
 
 /** Instantiates the kernels. Each Linalg owns its own WASM instance and memory. */
@@ -178,9 +347,17 @@ export async function createLinalg(options: LinalgOptions = {}): Promise<Linalg>
     throw new Error('relaxed SIMD is not supported by this WebAssembly engine');
   }
   const kind = want === 'plain' || (want === 'auto' && !relaxedSimdSupported()) ? 'plain' : 'relaxed';
-  const module = await compileModule(kind);
-  const instance = await WebAssembly.instantiate(module, {});
-  const linalg = makeLinalg(instance.exports as unknown as KernelExports, options.stagingBytes ?? 8 << 20);
+  const threads = Math.max(1, Math.min(64, Math.floor(options.threads ?? 1)));
+  const staging = options.stagingBytes ?? 8 << 20;
+  const threaded = threads > 1 ? await startThreads(kind, threads, options.threadTimeoutMs ?? 60_000).catch(() => null) : null;
+  let linalg: Linalg;
+  if (threaded) {
+    linalg = makeLinalg(threaded.ex, staging, threaded.team);
+    teams.set(linalg, threaded.team);
+  } else {
+    const instance = await WebAssembly.instantiate(await compileModule(kind), {});
+    linalg = makeLinalg(instance.exports as unknown as KernelExports, staging);
+  }
   await warmUp(linalg);
   return linalg;
 }
@@ -205,8 +382,30 @@ function isDim(n: number): boolean {
   return Number.isSafeInteger(n) && n >= 0;
 }
 
-function makeLinalg(ex: KernelExports, stagingBytes: number): Linalg {
+function makeLinalg(ex: KernelExports, stagingBytes: number, team?: ThreadTeam): Linalg {
   const KC = ex.chunkLength();
+  let threads = team ? team.helpers.length + 1 : 1;
+  let broken: KernelError | undefined;
+
+  function stopTeam(): void {
+    if (!team) return;
+    for (const h of team.helpers) h.terminate();
+    team = undefined;
+    threads = 1;
+  }
+
+  /** Throws when a helper failed during the last kernel call (or before). */
+  function checkThreads(): void {
+    if (broken) throw broken;
+    const err = team ? ex.threadError() : 0;
+    if (err === 0) return;
+    stopTeam();
+    broken = new KernelError(
+      'thread-failure',
+      err === 1 ? 'a helper thread failed (trapped); this Linalg is unusable' : 'a helper thread stopped answering; this Linalg is unusable',
+    );
+    throw broken;
+  }
 
   function alloc(bytes: number): number {
     const p = bytes <= MAX_WASM_BYTES ? ex.alloc(bytes) >>> 0 : 0;
@@ -258,6 +457,7 @@ function makeLinalg(ex: KernelExports, stagingBytes: number): Linalg {
         work = alloc(ex.eigWorkBytes(k) >>> 0);
         out = alloc(k * 8);
         const info = ex.gramSingularValues(this.g, k, this.kp, work, out);
+        checkThreads();
         if (info !== 0) {
           throw new KernelError('no-convergence', `tridiagonal QL did not converge (eigenvalue ${info} of ${k})`);
         }
@@ -285,6 +485,7 @@ function makeLinalg(ex: KernelExports, stagingBytes: number): Linalg {
         const n = Math.min(lines, rows - r0);
         new Float32Array(ex.memory.buffer, stage, n * k).set(src.subarray(r0 * k, (r0 + n) * k));
         ex.gramRows(stage, n, k, gram.g, gram.kp, gram.pk);
+        checkThreads();
       }
     } finally {
       ex.free(stage);
@@ -305,6 +506,7 @@ function makeLinalg(ex: KernelExports, stagingBytes: number): Linalg {
           for (let r = 0; r < rows; r++) view.set(w.subarray(r * cols + c0, r * cols + c0 + n), r * n);
         }
         ex.gramCols(stage, rows, n, n, gram.g, gram.kp, gram.pk);
+        checkThreads();
       }
     } finally {
       ex.free(stage);
@@ -312,6 +514,7 @@ function makeLinalg(ex: KernelExports, stagingBytes: number): Linalg {
   }
 
   function singularValues(w: Float32Array, rows: number, cols: number): Float64Array {
+    checkThreads();
     if (!(w instanceof Float32Array)) throw new KernelError('bad-shape', 'expected a Float32Array');
     if (!isDim(rows) || !isDim(cols) || w.length !== rows * cols) {
       throw new KernelError('bad-shape', `a ${rows}×${cols} matrix needs ${rows * cols} values, got ${w.length}`);
@@ -341,6 +544,7 @@ function makeLinalg(ex: KernelExports, stagingBytes: number): Linalg {
     return {
       addRows(block: Float32Array, rows: number): void {
         live();
+        checkThreads();
         if (result || failure) throw new Error('GramAccumulator.addRows after singularValues()');
         if (!(block instanceof Float32Array) || !isDim(rows) || block.length !== rows * cols) {
           throw new KernelError('bad-shape', `a block of ${rows} rows × ${cols} cols needs ${rows * cols} values, got ${block?.length}`);
@@ -378,6 +582,7 @@ function makeLinalg(ex: KernelExports, stagingBytes: number): Linalg {
   }
 
   function eigenvaluesOfGram(g: Float64Array, k: number): Float64Array {
+    checkThreads();
     if (!isDim(k) || g.length !== k * k) throw new KernelError('bad-shape', `a ${k}×${k} Gram needs ${k * k} values, got ${g.length}`);
     if (k === 0) return new Float64Array(0);
     const gram = new Gram(k);
@@ -390,5 +595,17 @@ function makeLinalg(ex: KernelExports, stagingBytes: number): Linalg {
     }
   }
 
-  return { singularValues, gramAccumulator, eigenvaluesOfGram };
+  return {
+    singularValues,
+    gramAccumulator,
+    eigenvaluesOfGram,
+    get threads() {
+      return threads;
+    },
+    dispose(): void {
+      if (!team) return;
+      ex.stopHelpers(); // helpers leave their loop; terminate() makes sure
+      stopTeam();
+    },
+  };
 }

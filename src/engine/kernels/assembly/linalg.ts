@@ -186,41 +186,45 @@ function kernel4x4(a: usize, b: usize, pc: i32, c: usize, ldb: usize): void {
   v128.store(r, f64x2.add(v128.load(r, 16), c31), 16);
 }
 
-/** Lower-triangle SYRK over one packed chunk of length pc. */
-function syrkPacked(pk: usize, groups: i32, pc: i32, g: usize, ld: i32): void {
-  const ldb = (<usize>ld) << 3;
-  const tileRow = ldb << 2; // 4 rows of G
-  for (let ib = 0; ib < groups; ib += MCG) {
-    const ie = min(ib + MCG, groups);
+/** Lower-triangle 4×4 tiles of C (ldb bytes per row) += A·Bᵀ, A and B packed in 4-row
+ *  micro-panels of pc p-slots (pb bytes apart), for the row micro-panels [g0, g1) in row
+ *  blocks of mc panels. Every tile is one whole kernel4x4 call whatever the range, so
+ *  splitting the rows between threads leaves each result bit for bit the same. */
+function syrkRange(ap0: usize, bp0: usize, pb: usize, pc: i32, c: usize, ldb: usize, g0: i32, g1: i32, mc: i32): void {
+  const tileRow = ldb << 2; // 4 rows of C
+  for (let ib = g0; ib < g1; ib += mc) {
+    const ie = min(ib + mc, g1);
     for (let jg = 0; jg < ie; jg++) {
-      const bp = pk + PANEL * <usize>jg;
+      const bp = bp0 + pb * <usize>jg;
       const i0 = max(ib, jg);
-      let ap = pk + PANEL * <usize>i0;
-      let cp = g + tileRow * <usize>i0 + ((<usize>jg) << 5);
+      let ap = ap0 + pb * <usize>i0;
+      let cp = c + tileRow * <usize>i0 + ((<usize>jg) << 5);
       for (let ig = i0; ig < ie; ig++) {
         kernel4x4(ap, bp, pc, cp, ldb);
-        ap += PANEL;
+        ap += pb;
         cp += tileRow;
       }
     }
   }
 }
 
-/** Packs rows p0..p0+pc of a row-major float32 block B (stride k): X[a][p] = B[p][a]. */
-function packRows(bp: usize, k: i32, p0: i32, pc: i32, pk: usize): void {
-  const full = k >> 2;
-  const rem = k & 3;
+/** Packs rows p0..p0+pc of a row-major float32 block B (stride k): X[a][p] = B[p][a],
+ *  micro-panels [q0, q1) only. */
+function packRows(bp: usize, k: i32, p0: i32, pc: i32, pk: usize, q0: i32, q1: i32): void {
+  const full = min(k >> 2, q1);
+  const rem = q1 > k >> 2 ? k & 3 : 0;
   for (let p = 0; p < pc; p++) {
     const src = bp + ((<usize>(p0 + p) * <usize>k) << 2);
-    let dst = pk + ((<usize>p) << 5);
-    for (let gi = 0; gi < full; gi++) {
+    let dst = pk + PANEL * <usize>q0 + ((<usize>p) << 5);
+    for (let gi = q0; gi < full; gi++) {
       const v = v128.load(src + ((<usize>gi) << 4));
       v128.store(dst, f64x2.promote_low_f32x4(v));
       v128.store(dst, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)), 16);
       dst += PANEL;
     }
     if (rem != 0) {
-      const s = src + ((<usize>full) << 4);
+      const s = src + ((<usize>(k >> 2)) << 4);
+      dst = pk + PANEL * <usize>(k >> 2) + ((<usize>p) << 5);
       for (let t = 0; t < 4; t++) {
         store<f64>(dst + ((<usize>t) << 3), t < rem ? <f64>load<f32>(s + ((<usize>t) << 2)) : 0.0);
       }
@@ -228,10 +232,10 @@ function packRows(bp: usize, k: i32, p0: i32, pc: i32, pk: usize): void {
   }
 }
 
-/** Packs columns p0..p0+pc of a row-major float32 matrix X (k rows, stride s). */
-function packCols(xp: usize, k: i32, s: i32, p0: i32, pc: i32, pk: usize): void {
-  const groups = (k + 3) >> 2;
-  for (let gi = 0; gi < groups; gi++) {
+/** Packs columns p0..p0+pc of a row-major float32 matrix X (k rows, stride s),
+ *  micro-panels [q0, q1) only. */
+function packCols(xp: usize, k: i32, s: i32, p0: i32, pc: i32, pk: usize, q0: i32, q1: i32): void {
+  for (let gi = q0; gi < q1; gi++) {
     for (let t = 0; t < 4; t++) {
       const a = (gi << 2) + t;
       let dst = pk + PANEL * <usize>gi + ((<usize>t) << 3);
@@ -258,12 +262,31 @@ function packCols(xp: usize, k: i32, s: i32, p0: i32, pc: i32, pk: usize): void 
  * pk: packing buffer of packBytes(k) bytes. Used for tall W (rows >= cols), streamed.
  */
 export function gramRows(b: usize, r: i32, k: i32, g: usize, ld: i32, pk: usize): void {
-  const groups = (k + 3) >> 2;
   for (let p0 = 0; p0 < r; p0 += KC) {
     const pc = min(KC, r - p0);
-    packRows(b, k, p0, pc, pk);
-    syrkPacked(pk, groups, pc, g, ld);
+    const args = argBase();
+    store<u32>(args, <u32>b);
+    store<i32>(args, k, 4);
+    store<i32>(args, p0, 8);
+    store<i32>(args, pc, 12);
+    store<u32>(args, <u32>pk, 16);
+    if (!run(JOB_PACK_ROWS)) return;
+    if (!syrkChunk(pk, k, pc, g, ld)) return;
   }
+}
+
+/** G += the chunk packed in pk (length pc), rows split between the threads. */
+function syrkChunk(pk: usize, k: i32, pc: i32, g: usize, ld: i32): bool {
+  const args = argBase();
+  store<u32>(args, <u32>pk);
+  store<u32>(args, <u32>pk, 4);
+  store<u32>(args, <u32>PANEL, 8);
+  store<i32>(args, pc, 12);
+  store<u32>(args, <u32>g, 16);
+  store<u32>(args, (<u32>ld) << 3, 20);
+  store<i32>(args, (k + 3) >> 2, 24);
+  store<i32>(args, MCG, 28);
+  return run(JOB_SYRK);
 }
 
 /**
@@ -271,11 +294,17 @@ export function gramRows(b: usize, r: i32, k: i32, g: usize, ld: i32, pk: usize)
  * (rows < cols), possibly streamed in column chunks.
  */
 export function gramCols(x: usize, k: i32, n: i32, s: i32, g: usize, ld: i32, pk: usize): void {
-  const groups = (k + 3) >> 2;
   for (let p0 = 0; p0 < n; p0 += KC) {
     const pc = min(KC, n - p0);
-    packCols(x, k, s, p0, pc, pk);
-    syrkPacked(pk, groups, pc, g, ld);
+    const args = argBase();
+    store<u32>(args, <u32>x);
+    store<i32>(args, k, 4);
+    store<i32>(args, s, 8);
+    store<i32>(args, p0, 12);
+    store<i32>(args, pc, 16);
+    store<u32>(args, <u32>pk, 20);
+    if (!run(JOB_PACK_COLS)) return;
+    if (!syrkChunk(pk, k, pc, g, ld)) return;
   }
 }
 
@@ -520,8 +549,9 @@ export function setTridiagBlocking(nb: i32, nx: i32): void {
 export function tridiagWorkBytes(n: i32): usize {
   const np = <usize>((n + 3) & ~3);
   const nb = <usize>triNb;
-  // unblocked tail 4·np | W: nb·np | two packed panels 2·(2nb·np) | y: np   (float64)
-  return (5 * np + 5 * nb * np) << 3;
+  // unblocked tail 4·np | W: nb·np | two packed panels 2·(2nb·np) | y: np
+  // | mat-vec parts 1.. : (SYMV_PARTS − 1)·np   (float64)
+  return (5 * np + 5 * nb * np + <usize>(SYMV_PARTS - 1) * np) << 3;
 }
 
 function dotN(x: usize, y: usize, n: i32): f64 {
@@ -541,11 +571,12 @@ function dotN(x: usize, y: usize, n: i32): f64 {
   return s;
 }
 
-/** p[0..m) += A v for the leading m×m block (lower triangle rows, read only). Two rows at
- *  a time, so each p element is loaded and stored once per pair of rows. */
-function symvLower(a: usize, ldb: usize, m: i32, v: usize, p: usize): void {
-  let r = 0;
-  for (; r + 1 < m; r += 2) {
+/** p += (rows r0..r1 of A) v, both ways: p[r] += A[r][0..r]·v[0..r] and p[0..r) +=
+ *  A[r][0..r)·v[r] (lower triangle rows, read only; rBegin even). Two rows at a time, so each p
+ *  element is loaded and stored once per pair of rows. */
+function symvRows(a: usize, ldb: usize, rBegin: i32, rEnd: i32, v: usize, p: usize): void {
+  let r = rBegin;
+  for (; r + 1 < rEnd; r += 2) {
     const r0 = a + <usize>r * ldb;
     const r1 = r0 + ldb;
     const ro = (<usize>r) << 3;
@@ -590,23 +621,78 @@ function symvLower(a: usize, ldb: usize, m: i32, v: usize, p: usize): void {
     store<f64>(p + ro, load<f64>(p + ro) + t0 + a00 * vr0 + a10 * vr1);
     store<f64>(p + ro, load<f64>(p + ro, 8) + t1 + a10 * vr0 + a11 * vr1, 8);
   }
-  if (r < m) {
-    const r0 = a + <usize>r * ldb;
+  if (r < rEnd) {
+    const rp = a + <usize>r * ldb;
     const ro = (<usize>r) << 3;
     const vr = load<f64>(v + ro);
     let t = 0.0;
     for (let c = 0; c < r; c++) {
       const o = (<usize>c) << 3;
-      const x = load<f64>(r0 + o);
+      const x = load<f64>(rp + o);
       t += x * load<f64>(v + o);
       store<f64>(p + o, load<f64>(p + o) + x * vr);
     }
-    store<f64>(p + ro, load<f64>(p + ro) + t + load<f64>(r0 + ro) * vr);
+    store<f64>(p + ro, load<f64>(p + ro) + t + load<f64>(rp + ro) * vr);
   }
 }
 
+// The symmetric mat-vec of a large step (m >= SYMV_SPLIT_MIN) is always cut into the same
+// SYMV_PARTS row ranges of equal triangle area, each accumulated into its own vector, and the
+// vectors are summed in part order. The parts are dealt out to the threads, so the summation
+// order — hence every bit of the result — is the same for any thread count (1 included).
+const SYMV_PARTS: i32 = 12; // divisible by 1, 2, 3, 4, 6 threads
+const SYMV_SPLIT_MIN: i32 = 384;
+
+/** First row of part b of P (even, non-decreasing in b; part P starts at m). */
+function partBound(m: i32, b: i32, P: i32): i32 {
+  if (b >= P) return m;
+  return (<i32>(<f64>m * sqrt<f64>(<f64>b / <f64>P))) & ~1;
+}
+
+/** Parts [pa, pb) of the split mat-vec: part 0 into y, part b > 0 into yparts slot b−1. */
+function symvParts(a: usize, ldb: usize, m: i32, v: usize, y: usize, yparts: usize, np: i32, pa: i32, pb: i32): void {
+  for (let b = pa; b < pb; b++) {
+    const dst = b == 0 ? y : yparts + <usize>(b - 1) * ((<usize>np) << 3);
+    const r1 = partBound(m, b + 1, SYMV_PARTS);
+    memory.fill(dst, 0, (<usize>(b == 0 ? m : r1)) << 3); // y: all of it (the sum's base)
+    symvRows(a, ldb, partBound(m, b, SYMV_PARTS), r1, v, dst);
+  }
+}
+
+/** y[0..m) = A v for the leading m×m block. False when a helper thread failed. */
+function symvLower(a: usize, ldb: usize, m: i32, v: usize, y: usize, yparts: usize, np: i32): bool {
+  if (m < SYMV_SPLIT_MIN) {
+    memory.fill(y, 0, (<usize>m) << 3);
+    symvRows(a, ldb, 0, m, v, y);
+    return true;
+  }
+  const args = argBase();
+  store<u32>(args, <u32>a);
+  store<u32>(args, <u32>ldb, 4);
+  store<i32>(args, m, 8);
+  store<u32>(args, <u32>v, 12);
+  store<u32>(args, <u32>y, 16);
+  store<u32>(args, <u32>yparts, 20);
+  store<i32>(args, np, 24);
+  if (!run(JOB_SYMV)) return false;
+  for (let b = 1; b < SYMV_PARTS; b++) {
+    const src = yparts + <usize>(b - 1) * ((<usize>np) << 3);
+    const n = partBound(m, b + 1, SYMV_PARTS);
+    let c = 0;
+    for (; c + 1 < n; c += 2) {
+      const o = (<usize>c) << 3;
+      v128.store(y + o, f64x2.add(v128.load(y + o), v128.load(src + o)));
+    }
+    if (c < n) {
+      const o = (<usize>c) << 3;
+      store<f64>(y + o, load<f64>(y + o) + load<f64>(src + o));
+    }
+  }
+  return true;
+}
+
 /** Reduces panel rows top, top−1, …, m (see above). W vector of row j: wv + (top−j)·np. */
-function tridiagPanel(a: usize, ldb: usize, top: i32, m: i32, d: usize, e: usize, wv: usize, np: i32, y: usize): void {
+function tridiagPanel(a: usize, ldb: usize, top: i32, m: i32, d: usize, e: usize, wv: usize, np: i32, y: usize, yparts: usize): void {
   const ws = (<usize>np) << 3;
   for (let i = top; i >= m; i--) {
     const row = a + <usize>i * ldb;
@@ -643,8 +729,7 @@ function tridiagPanel(a: usize, ldb: usize, top: i32, m: i32, d: usize, e: usize
     }
 
     // y = (A − Σ_j v_j w_jᵀ + w_j v_jᵀ) v over the leading i×i block.
-    memory.fill(y, 0, (<usize>i) << 3);
-    symvLower(a, ldb, i, row, y);
+    if (!symvLower(a, ldb, i, row, y, yparts, np)) return;
     for (let j = i + 1; j <= top; j++) {
       const vj = a + <usize>j * ldb;
       const wj = wv + <usize>(top - j) * ws;
@@ -698,24 +783,17 @@ function syr2kPanel(a: usize, ldb: usize, m: i32, nb: i32, wv: usize, np: i32, x
     packVec(wj, m, yb, s, pc, false); //     Y =  [W; V]
     packVec(vj, m, yb, nb + s, pc, false);
   }
-  const groups = (m + 3) >> 2;
   const pb = (<usize>pc) << 5;
-  const tileRow = ldb << 2;
-  const mc = max(4, <i32>(<usize>(256 << 10) / pb)); // row block of X: ~256 KiB, in L2
-  for (let ib = 0; ib < groups; ib += mc) {
-    const ie = min(ib + mc, groups);
-    for (let jg = 0; jg < ie; jg++) {
-      const bp = yb + pb * <usize>jg;
-      const i0 = max(ib, jg);
-      let ap = xa + pb * <usize>i0;
-      let cp = a + tileRow * <usize>i0 + ((<usize>jg) << 5);
-      for (let ig = i0; ig < ie; ig++) {
-        kernel4x4(ap, bp, pc, cp, ldb);
-        ap += pb;
-        cp += tileRow;
-      }
-    }
-  }
+  const args = argBase();
+  store<u32>(args, <u32>xa);
+  store<u32>(args, <u32>yb, 4);
+  store<u32>(args, <u32>pb, 8);
+  store<i32>(args, pc, 12);
+  store<u32>(args, <u32>a, 16);
+  store<u32>(args, <u32>ldb, 20);
+  store<i32>(args, (m + 3) >> 2, 24);
+  store<i32>(args, max(4, <i32>(<usize>(256 << 10) / pb)), 28); // row block of X: ~256 KiB, in L2
+  run(JOB_SYRK);
 }
 
 /**
@@ -733,11 +811,13 @@ export function tridiagonalizeBlocked(a: usize, n: i32, ld: i32, d: usize, e: us
   const xa = wv + <usize>nb * npb;
   const yb = xa + <usize>(2 * nb) * npb;
   const y = yb + <usize>(2 * nb) * npb;
+  const yparts = y + npb;
   let top = n - 1;
   while (top + 1 > triNx) {
     const m = top + 1 - nb;
-    tridiagPanel(a, ldb, top, m, d, e, wv, np, y);
+    tridiagPanel(a, ldb, top, m, d, e, wv, np, y, yparts);
     syr2kPanel(a, ldb, m, nb, wv, np, xa, yb);
+    if (thrFailed != 0) return;
     top = m - 1;
   }
   tridiagonalize(a, top + 1, ld, d, e, tmp);
@@ -833,6 +913,205 @@ export function tqlrat(d: usize, e2: usize, n: i32): i32 {
 }
 
 // ---------------------------------------------------------------------------------------
+// Threads inside one matrix (the shared-memory build: --enable threads, imported shared
+// memory; the other builds compile the same code with one thread)
+// ---------------------------------------------------------------------------------------
+// The owner instance (the one the TypeScript wrapper calls) and n−1 helper instances of the
+// same module share one WebAssembly.Memory. Helpers sit in helperLoop; for each parallel
+// job the owner writes its arguments into a control block, bumps a generation counter and
+// notifies, runs its own share as thread 0, then waits for the helpers' done count (fork /
+// join). Work is split statically, and always so that every output element is computed by
+// one thread in the same order as with one thread: results are bit-identical for any
+// thread count. Only the owner allocates (allocator state is per instance).
+//
+// Control block (i32 slots): GEN generation, DONE helpers finished, ERR set by a helper's
+// host when it trapped, JOB, NT threads, FAULT (test hook: 1 trap, 2 hang), TIMEOUT (ms the
+// owner waits for a join), then the job's arguments.
+const C_GEN: usize = 0;
+const C_DONE: usize = 4;
+const C_ERR: usize = 8;
+const C_JOB: usize = 12;
+const C_NT: usize = 16;
+const C_FAULT: usize = 20;
+const C_TIMEOUT: usize = 24;
+const C_ARGS: usize = 64;
+const CTL_BYTES: usize = 128;
+
+const JOB_QUIT: i32 = 1;
+const JOB_PACK_ROWS: i32 = 2;
+const JOB_PACK_COLS: i32 = 3;
+const JOB_SYRK: i32 = 4;
+const JOB_SYMV: i32 = 5;
+
+const OWNER_SPIN: i32 = 1 << 16; // atomic loads before the owner sleeps in a join
+const HELPER_SPIN: i32 = 1 << 18; // … and a helper between jobs (the next step's job comes soon)
+
+let thrCtl: usize = 0;
+let thrN: i32 = 1;
+let thrFailed: i32 = 0; // 1: a helper trapped, 2: a join timed out
+const ARGS_LOCAL: usize = memory.data(64); // job arguments when single-threaded
+
+/** Bytes of the control block (allocate it 64-byte aligned, zeroed). */
+export function ctlBytes(): usize {
+  return CTL_BYTES;
+}
+
+/** Owner side: use n threads (the caller has started n − 1 helpers on ctl); a join that
+ *  waits longer than timeoutMs fails. The non-shared builds always use one thread. */
+export function setThreads(ctl: usize, n: i32, timeoutMs: i32): void {
+  thrCtl = ctl;
+  thrN = ASC_FEATURE_THREADS && ctl != 0 ? max(1, n) : 1;
+  thrFailed = 0;
+  if (ctl != 0) store<i32>(ctl + C_TIMEOUT, timeoutMs);
+}
+
+/** 0, or why the last threaded call failed (1: a helper trapped, 2: a helper timed out).
+ *  Once set, every kernel call returns early (garbage results) until setThreads. */
+export function threadError(): i32 {
+  return thrFailed;
+}
+
+/** Asks the helpers to leave helperLoop. */
+export function stopHelpers(): void {
+  if (ASC_FEATURE_THREADS && thrN > 1) fork(JOB_QUIT);
+  thrN = 1;
+}
+
+function argBase(): usize {
+  return thrN > 1 ? thrCtl + C_ARGS : ARGS_LOCAL;
+}
+
+function triSplit(groups: i32, t: i32, nt: i32): i32 {
+  // Row micro-panel g of a lower triangle costs ∝ g + 1: equal areas at groups·sqrt(t/nt).
+  if (t >= nt) return groups;
+  return min(groups, <i32>(<f64>groups * sqrt<f64>(<f64>t / <f64>nt) + 0.5));
+}
+
+function evenSplit(n: i32, t: i32, nt: i32): i32 {
+  return <i32>((<i64>n * <i64>t) / <i64>nt);
+}
+
+/** Runs thread tid's share (of nt) of job with the arguments at args. */
+function runJob(args: usize, job: i32, tid: i32, nt: i32): void {
+  if (job == JOB_PACK_ROWS) {
+    const k = load<i32>(args, 4);
+    const groups = (k + 3) >> 2;
+    packRows(load<u32>(args), k, load<i32>(args, 8), load<i32>(args, 12), load<u32>(args, 16), evenSplit(groups, tid, nt), evenSplit(groups, tid + 1, nt));
+  } else if (job == JOB_PACK_COLS) {
+    const k = load<i32>(args, 4);
+    const groups = (k + 3) >> 2;
+    packCols(
+      load<u32>(args),
+      k,
+      load<i32>(args, 8),
+      load<i32>(args, 12),
+      load<i32>(args, 16),
+      load<u32>(args, 20),
+      evenSplit(groups, tid, nt),
+      evenSplit(groups, tid + 1, nt),
+    );
+  } else if (job == JOB_SYRK) {
+    const groups = load<i32>(args, 24);
+    syrkRange(
+      load<u32>(args),
+      load<u32>(args, 4),
+      load<u32>(args, 8),
+      load<i32>(args, 12),
+      load<u32>(args, 16),
+      load<u32>(args, 20),
+      triSplit(groups, tid, nt),
+      triSplit(groups, tid + 1, nt),
+      load<i32>(args, 28),
+    );
+  } else if (job == JOB_SYMV) {
+    symvParts(
+      load<u32>(args),
+      load<u32>(args, 4),
+      load<i32>(args, 8),
+      load<u32>(args, 12),
+      load<u32>(args, 16),
+      load<u32>(args, 20),
+      load<i32>(args, 24),
+      evenSplit(SYMV_PARTS, tid, nt),
+      evenSplit(SYMV_PARTS, tid + 1, nt),
+    );
+  }
+}
+
+/** Runs job (arguments at argBase()) on all threads. False when a helper failed. */
+function run(job: i32): bool {
+  if (thrN <= 1) {
+    runJob(ARGS_LOCAL, job, 0, 1);
+    return true;
+  }
+  if (thrFailed != 0) return false;
+  fork(job);
+  runJob(thrCtl + C_ARGS, job, 0, thrN);
+  return join();
+}
+
+function fork(job: i32): void {
+  if (!ASC_FEATURE_THREADS) return;
+  const ctl = thrCtl;
+  atomic.store<i32>(ctl + C_DONE, 0);
+  atomic.store<i32>(ctl + C_NT, thrN);
+  atomic.store<i32>(ctl + C_JOB, job);
+  atomic.add<i32>(ctl + C_GEN, 1);
+  atomic.notify(ctl + C_GEN, -1);
+}
+
+function join(): bool {
+  if (!ASC_FEATURE_THREADS) return true;
+  const ctl = thrCtl;
+  const want = thrN - 1;
+  for (let s = 0; s < OWNER_SPIN; s++) {
+    if (atomic.load<i32>(ctl + C_DONE) == want) return true;
+  }
+  const limit = <i64>load<i32>(ctl + C_TIMEOUT) * 1000000;
+  let waited: i64 = 0;
+  while (true) {
+    const done = atomic.load<i32>(ctl + C_DONE);
+    if (done == want) return true;
+    if (atomic.load<i32>(ctl + C_ERR) != 0) {
+      thrFailed = 1;
+      return false;
+    }
+    if (waited >= limit) {
+      thrFailed = 2;
+      return false;
+    }
+    memory.atomic.wait32(ctl + C_DONE, done, 1000000); // 1 ms slices
+    waited += 1000000;
+  }
+}
+
+/** Helper thread tid (1..n−1): runs its share of each job the owner posts until JOB_QUIT.
+ *  seen: the generation before the first job (0 for a fresh control block). A trap here
+ *  unwinds to the helper's host, which sets ERR and notifies DONE. */
+export function helperLoop(ctl: usize, tid: i32, seen: i32): i32 {
+  if (!ASC_FEATURE_THREADS) return -1;
+  while (true) {
+    let g = atomic.load<i32>(ctl + C_GEN);
+    for (let s = 0; g == seen && s < HELPER_SPIN; s++) g = atomic.load<i32>(ctl + C_GEN);
+    while (g == seen) {
+      memory.atomic.wait32(ctl + C_GEN, seen, -1);
+      g = atomic.load<i32>(ctl + C_GEN);
+    }
+    seen = g;
+    const job = atomic.load<i32>(ctl + C_JOB);
+    if (job == JOB_QUIT) return 0;
+    const fault = atomic.load<i32>(ctl + C_FAULT);
+    if (fault == 1) unreachable();
+    while (fault == 2 && atomic.load<i32>(ctl + C_FAULT) == 2) {
+      // test hook: hang until the host terminates this thread
+    }
+    runJob(ctl + C_ARGS, job, tid, atomic.load<i32>(ctl + C_NT));
+    atomic.add<i32>(ctl + C_DONE, 1);
+    atomic.notify(ctl + C_DONE, 1);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
 // Driver
 // ---------------------------------------------------------------------------------------
 
@@ -884,6 +1163,7 @@ export function gramSingularValues(g: usize, n: i32, ld: i32, work: usize, out: 
     return 0;
   }
   tridiagonalizeBlocked(g, n, ld, d, e, tmp);
+  if (thrFailed != 0) return -1;
   for (let i = 0; i < n; i++) {
     const o = (<usize>i) << 3;
     const x = load<f64>(e + o);
