@@ -19,7 +19,7 @@ import { createNodePool } from '../engine/pool-node.js';
 import { isFailure } from '../engine/types.js';
 
 const DEFAULT_SHAPES = ['576x1536', '1536x576', '1024x4096', '4096x4096', '4096x14336', '14336x4096'];
-const BACKENDS = ['wasm-1', 'wasm-pool'] as const;
+const BACKENDS = ['wasm-1', 'wasm-threads', 'wasm-pool'] as const;
 type Backend = (typeof BACKENDS)[number];
 
 interface BenchRecord {
@@ -100,6 +100,7 @@ async function main() {
   const records: BenchRecord[] = [];
   const scipy = hasScipy();
   const linalg = await createLinalg();
+  const threaded = backends.includes('wasm-threads') ? await createLinalg({ threads: cores }) : null;
   const pool = backends.includes('wasm-pool') ? createNodePool(new URL('./engine-worker.mjs', import.meta.url)) : null;
   console.log(`spectroscope bench: ${cores} cores, node ${process.version}, scipy ${scipy ? 'yes' : 'not found (no ratios)'}`);
   console.log('shape         backend     seconds   GFLOP/s  scipy s   ours/scipy  max rel score err');
@@ -127,12 +128,15 @@ async function main() {
       let seconds: number;
       let score: number;
       let note: string | undefined;
-      if (backend === 'wasm-1') {
+      if (backend === 'wasm-1' || backend === 'wasm-threads') {
+        // One matrix: on one thread, or with shared-memory threads on every core.
+        const la = backend === 'wasm-1' ? linalg : threaded!;
+        if (backend === 'wasm-threads') note = `${la.threads} threads inside the matrix`;
         const ts: number[] = [];
         let sv: ArrayLike<number> = new Float64Array(0);
         for (let i = 0; i < repeats; i++) {
           const t0 = performance.now();
-          sv = linalg.singularValues(w, rows, cols);
+          sv = la.singularValues(w, rows, cols);
           ts.push((performance.now() - t0) / 1000);
         }
         seconds = median(ts);
@@ -165,6 +169,7 @@ async function main() {
     }
   }
   pool?.close();
+  threaded?.dispose();
 
   let scan: Record<string, number> | null = null;
   if (!values['no-scan']) scan = await scanBench();

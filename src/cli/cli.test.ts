@@ -76,6 +76,15 @@ describe('spectroscope scan on derived folders', () => {
     expectClose(ours['model.layers.1.mlp.down_proj']!.snr, refScores['model.layers.1.mlp.down_proj']!.snr);
   });
 
+  it('--workers 1 --threads 2 (threads inside each matrix) gives the reference result', () => {
+    const out = join(work, 'threads');
+    const r = cli(['scan', bf16, '--workers', '1', '--threads', '2', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const run = oracleRuns(bf16)[0]!;
+    expect(outputs(out).yaml.text).toBe(readFileSync(run.files.yaml, 'utf8'));
+    expectResultsMatch(outputs(out).results.text, readFileSync(run.files.results, 'utf8'));
+  });
+
   it('--top-percent, --types and --model-name are honoured', () => {
     const out = join(work, 'opts');
     const r = cli(['scan', bf16, '--types', 'mlp.down_proj,self_attn.q_proj', '--top-percent', '100', '--model-name', 'org/my_model', '--out', out]);

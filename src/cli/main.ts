@@ -38,7 +38,11 @@ Options (scan):
   --types a,b        score exactly these types (names as \`inspect\` lists them)
   --out DIR          where to write the files (default: the current directory)
   --model-name NAME  name used in the file names (default: the folder's name); '/' and '_' become '-'
-  --workers N        engine workers (default: the number of cores)
+  --workers N        engine workers, one matrix each (default: the number of cores)
+  --threads T        threads inside each matrix (default 1; e.g. --workers 1 --threads 8 computes
+                     one big matrix at a time on 8 cores, holding one matrix in memory instead of 8)
+  --block-mb M       tall matrices larger than M MB of float32 are streamed in row blocks of
+                     that size (default 64), so a 128k-vocabulary embedding is never decoded whole
   --fresh            ignore results kept from an earlier, interrupted scan of the same files
 
 Every matrix's result is appended to snr_results_<slug>.progress.jsonl in --out as soon as it is
@@ -71,6 +75,8 @@ async function main(argv: string[]): Promise<number> {
         out: { type: 'string' },
         'model-name': { type: 'string' },
         workers: { type: 'string' },
+        threads: { type: 'string' },
+        'block-mb': { type: 'string' },
         fresh: { type: 'boolean' },
       },
     });
@@ -116,6 +122,11 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
   const workersText = values.workers as string | undefined;
   if (workersText !== undefined && !/^[1-9]\d*$/.test(workersText))
     throw new UsageError(`--workers must be a positive integer, not ${JSON.stringify(workersText)}`);
+  const blockText = values['block-mb'] as string | undefined;
+  if (blockText !== undefined && !/^[1-9]\d*$/.test(blockText)) throw new UsageError(`--block-mb must be a positive integer, not ${JSON.stringify(blockText)}`);
+  const threadsText = values.threads as string | undefined;
+  if (threadsText !== undefined && !/^[1-9]\d*$/.test(threadsText))
+    throw new UsageError(`--threads must be a positive integer, not ${JSON.stringify(threadsText)}`);
   const problem = firstProblem(model);
   if (problem) throw problem;
   if (catalogue.modules.length === 0) throw new SpectroscopeError('no-weights', basename(dir), 'has no weight tensors (no tensor name ends in ".weight")');
@@ -150,7 +161,11 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
   if (kept.size === 0) writeFileSync(progressPath, progressHeaderLine({ format: PROGRESS_FORMAT, fingerprint, model: modelName }));
   if (known.size) process.stderr.write(`spectroscope: resuming: ${known.size} matrices kept from an earlier scan of these files (--fresh to recompute)\n`);
 
-  const pool = createNodePool(new URL('./engine-worker.mjs', import.meta.url), workersText ? { size: Number(workersText) } : {});
+  const pool = createNodePool(new URL('./engine-worker.mjs', import.meta.url), {
+    ...(workersText ? { size: Number(workersText) } : {}),
+    ...(threadsText ? { threads: Number(threadsText) } : {}),
+    ...(blockText ? { blockBytes: Number(blockText) * 1e6 } : {}),
+  });
   const tty = process.stderr.isTTY === true;
   const ac = new AbortController();
   const onSigint = () => ac.abort();

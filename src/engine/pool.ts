@@ -17,6 +17,8 @@ export interface PoolOptions {
   spawn: () => SpawnedWorker;
   backend?: BackendName | 'auto';
   blockBytes?: number;
+  /** Threads inside each matrix, per worker (default 1: cores are used by the pool across matrices). */
+  threads?: number;
   /**
    * Bytes of matrix data the workers may hold at once (default 1.2 GB). A job that alone
    * exceeds it still runs, but only when nothing else is running: memory stays bounded by the
@@ -53,7 +55,7 @@ export class WorkerPool {
     // would queue behind it on the same GPU anyway); a forced 'webgpu' puts every worker on it.
     const want = this.options.backend ?? 'auto';
     const backend = want === 'auto' && index > 0 ? 'wasm' : want;
-    const ready = worker.api.init({ backend, blockBytes: this.options.blockBytes }) as Promise<BackendName>;
+    const ready = worker.api.init({ backend, blockBytes: this.options.blockBytes, threads: this.options.threads ?? 1 }) as Promise<BackendName>;
     return { worker, ready, busy: false };
   }
 

@@ -40,7 +40,8 @@ export type BackendName = 'wasm' | 'webgpu';
 
 export interface EngineWorkerApi {
   /** Loads the kernels; returns the backend this worker runs. */
-  init(options: { backend?: BackendName | 'auto'; blockBytes?: number }): Promise<BackendName>;
+  /** `threads`: shared-memory threads inside each matrix (1 = none); the pool keeps workers × threads ≤ cores. */
+  init(options: { backend?: BackendName | 'auto'; blockBytes?: number; threads?: number }): Promise<BackendName>;
   compute(job: MatrixJob): Promise<MatrixResult | MatrixFailure>;
 }
 

@@ -26,7 +26,7 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
   return {
     async init(options) {
       blockBytes = options.blockBytes ?? DEFAULT_BLOCK_BYTES;
-      linalg ??= await createLinalg();
+      linalg ??= await createLinalg({ threads: options.threads ?? 1 });
       const want = options.backend ?? 'auto';
       if (want !== 'wasm' && !gpu && typeof navigator !== 'undefined' && 'gpu' in navigator) {
         // Forced WebGPU accepts a software adapter (headless CI); 'auto' only a real GPU, since
