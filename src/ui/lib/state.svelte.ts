@@ -781,8 +781,12 @@ export class AppState {
         // Modules that were never sent (unsupported) come back only in the outcome.
         for (const r of outcome.results) if (!this.results.has(r.module.name) && r.error !== 'cancelled') this.record(r);
         this.flush();
-        // Show a spectrum once there is a full picture (not during the scan: one render less per frame).
-        if (this.focus === null) this.focus = this.firstScored();
+        // Show a spectrum once there is a full picture (not during the scan: one render less per
+        // frame), in a task of its own so that the last flush and this render stay short each.
+        if (this.focus === null)
+          setTimeout(() => {
+            if (gen === this.generation && this.focus === null) this.focus = this.firstScored();
+          }, 0);
         this.scan.elapsed = outcome.seconds;
         if (outcome.cancelled) {
           this.scan.status = 'cancelled';
