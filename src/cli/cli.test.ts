@@ -202,3 +202,41 @@ describe('nothing lost: a killed scan resumes', () => {
     }
   });
 });
+
+describe('Ctrl-C', () => {
+  it('stops at once, keeps what is finished, and says how to resume', async () => {
+    const { spawn } = await import('node:child_process');
+    const { existsSync } = await import('node:fs');
+    const { encodeFloats, randomNormal, writeSafetensors } = await import('../testing/safetensors-writer.js');
+    const dir = join(work, 'sigint', 'gen-model');
+    mkdirSync(dir, { recursive: true });
+    const n = 640;
+    const tensors = Array.from({ length: 12 }, (_, i) => ({
+      name: `model.layers.${i}.mlp.up_proj.weight`,
+      dtype: 'F32' as const,
+      shape: [n, n],
+      data: encodeFloats(randomNormal(n * n, i + 7, 0.02), 'F32'),
+    }));
+    writeFileSync(join(dir, 'model.safetensors'), writeSafetensors(tensors));
+    const out = join(work, 'sigint', 'out');
+    const progress = join(out, 'snr_results_gen-model.progress.jsonl');
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/spectroscope.mjs'), 'scan', dir, '--out', out, '--workers', '1'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const lines = () => (existsSync(progress) ? readFileSync(progress, 'utf8').split('\n').filter(Boolean).length - 1 : 0);
+    const t0 = Date.now();
+    while (lines() < 2 && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 20));
+    const tKill = Date.now();
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(Date.now() - tKill, 'exits promptly').toBeLessThan(5_000);
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/scan cancelled; \d+ results kept in .*progress\.jsonl \(run the same command again to resume\)/);
+    expect(lines()).toBeGreaterThanOrEqual(2);
+    const again = cli(['scan', dir, '--out', out, '--workers', '1']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/resuming: \d+ matrices kept/);
+  });
+});

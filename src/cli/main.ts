@@ -168,7 +168,12 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
   });
   const tty = process.stderr.isTTY === true;
   const ac = new AbortController();
-  const onSigint = () => ac.abort();
+  // Ctrl-C stops at once: every finished matrix is already in the progress file, and the
+  // matrices in flight are dropped with their workers rather than waited for.
+  const onSigint = () => {
+    ac.abort();
+    pool.close();
+  };
   process.once('SIGINT', onSigint);
   let outcome;
   try {
