@@ -21,21 +21,12 @@ import { type ModuleResult, type ScanProgress, scanModel } from '../../engine/sc
 import { type CsvRow, figuresCsv, pythonSnippet } from '../../core/export-extra.js';
 import { modelFingerprint, tensorKey } from '../../core/progress.js';
 import { type Arranged, type PickedFile, arrange } from './files.js';
-import { type ScanSummary, type StoredRecord, scanStore } from './store.js';
+import { type ScanSummary, type StoredModule, type StoredRecord, scanStore } from './store.js';
 
 export type BackendChoice = 'auto' | 'wasm' | 'webgpu';
 
-export interface ModuleView {
-  name: string;
-  type: string;
-  layer: number | null;
-  rows?: number;
-  cols?: number;
-  dtype?: string;
-  file?: string;
-  tiedTo?: string;
-  unsupported?: string;
-}
+/** What the views know of a module: the same shape IndexedDB keeps, so stored scans reopen as they were. */
+export type ModuleView = StoredModule;
 
 export interface TypeView {
   name: string;
