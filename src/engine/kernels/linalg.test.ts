@@ -1,39 +1,8 @@
 import { describe, it, expect, beforeAll } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { createLinalg, KernelError, relaxedSimdSupported, type Linalg } from './linalg.js';
 import { LINALG_RELAXED_WASM_BASE64, LINALG_WASM_BASE64 } from './build/linalg-wasm.js';
 
-// Fixtures: scripts/kernel-fixtures.py (numpy/scipy, run by hand) → reference singular
-// values from LAPACK dgesdd in float64 on the float32 data. Python is not needed here.
-interface FixtureCase {
-  name: string;
-  rows: number;
-  cols: number;
-  offset?: number;
-  lcgSeed?: number;
-  sv: number[];
-}
-const manifest = JSON.parse(readFileSync(new URL('./fixtures/manifest.json', import.meta.url), 'utf8')) as {
-  cases: FixtureCase[];
-};
-const blob = readFileSync(new URL('./fixtures/matrices.f32', import.meta.url));
-const floats = new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
-
-/** Uniform [-1, 1) values exactly representable in float32; same LCG as the Python script. */
-function lcgMatrix(rows: number, cols: number, seed: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  let s = seed >>> 0;
-  for (let i = 0; i < out.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s >>> 8) - 8388608) / 8388608;
-  }
-  return out;
-}
-
-function matrixOf(c: FixtureCase): Float32Array {
-  if (c.lcgSeed !== undefined) return lcgMatrix(c.rows, c.cols, c.lcgSeed);
-  return floats.subarray(c.offset!, c.offset! + c.rows * c.cols);
-}
+import { type FixtureCase, lcgMatrix, manifest, matrixOf } from './test-fixtures.js';
 
 function fixture(name: string): FixtureCase {
   const c = manifest.cases.find((x) => x.name === name);

@@ -3,37 +3,9 @@
 // so threaded results must equal the single-threaded ones bit for bit (the contract asked
 // for is 1e-13 relative; we check both).
 import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { createLinalg, injectHelperFaultForTesting, KernelError, type Linalg } from './linalg.js';
 
-interface FixtureCase {
-  name: string;
-  rows: number;
-  cols: number;
-  offset?: number;
-  lcgSeed?: number;
-  sv: number[];
-}
-const manifest = JSON.parse(readFileSync(new URL('./fixtures/manifest.json', import.meta.url), 'utf8')) as {
-  cases: FixtureCase[];
-};
-const blob = readFileSync(new URL('./fixtures/matrices.f32', import.meta.url));
-const floats = new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
-
-function lcgMatrix(rows: number, cols: number, seed: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  let s = seed >>> 0;
-  for (let i = 0; i < out.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s >>> 8) - 8388608) / 8388608;
-  }
-  return out;
-}
-
-function matrixOf(c: FixtureCase): Float32Array {
-  if (c.lcgSeed !== undefined) return lcgMatrix(c.rows, c.cols, c.lcgSeed);
-  return floats.subarray(c.offset!, c.offset! + c.rows * c.cols);
-}
+import { lcgMatrix, manifest, matrixOf } from './test-fixtures.js';
 
 /** Ill-conditioned: column j scaled by 10^(−6 j / cols), so σ spans ~6 decades. */
 function gradedMatrix(rows: number, cols: number, seed: number): Float32Array {
