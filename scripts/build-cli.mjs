@@ -12,6 +12,7 @@ await build({
     bench: 'src/bench/bench.ts',
     large: 'src/bench/large.ts',
     'gpu-bench': 'src/bench/gpu-device.ts',
+    'big-gram': 'src/bench/big-gram.ts',
   },
   outdir: 'dist-cli',
   outExtension: { '.js': '.mjs' },

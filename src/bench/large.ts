@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parsePyJson } from '../core/pyjson.js';
 import { spectrumScore } from '../core/spectrum.js';
+import { parity } from '../testing/walsh.js';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -37,15 +38,6 @@ function scale(i: number): number {
 function bf16(x: number): number {
   const f = new Float32Array([x]);
   return new Uint32Array(f.buffer)[0]! >>> 16;
-}
-
-function parity(x: number): number {
-  x ^= x >>> 16;
-  x ^= x >>> 8;
-  x ^= x >>> 4;
-  x ^= x >>> 2;
-  x ^= x >>> 1;
-  return x & 1;
 }
 
 interface Entry {

@@ -10,6 +10,7 @@ import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectClose, expectResultsMatch } from '../testing/compare.js';
 import { reshard, tieHead } from '../testing/generate.js';
+import { parity } from '../testing/walsh.js';
 import { REPO_ROOT, oracleRuns, sharedModelDirs } from '../testing/shared-models.js';
 import { parsePyJson } from '../core/pyjson.js';
 
@@ -93,6 +94,83 @@ describe('spectroscope scan on derived folders', () => {
     expect(o.yaml.name).toBe('snr_results_org-my-model_unfrozenparameters_100percent.yaml');
     expect(o.yaml.text.split('\n').filter((l) => l.startsWith('# '))).toEqual(['# mlp.down_proj layers', '# self_attn.q_proj layers']);
     expect(o.yaml.text.split('\n').filter((l) => l.startsWith('- model.'))).toHaveLength(4);
+  });
+});
+
+describe('--block-mb: matrices streamed in row blocks and column slabs', () => {
+  // The reference checkpoints are too small for any block the CLI accepts (1 MB at least) to
+  // stream them, so this model is built from Walsh functions, whose singular values are known
+  // in closed form (src/testing/walsh.ts): W[i][j] = d(i or j)·(−1)^popcount(i&j) has
+  // exactly orthogonal rows (wide) or columns (tall) over a power-of-two dimension, so σ = d·√n.
+  const N = 2048;
+  const K = 320;
+  /** Exact in BF16, F16 and F32: a few spikes over a bulk that straddles the threshold. */
+  const scales = (layer: number, seed: number) => Array.from({ length: K }, (_, i) => (i < 4 ? 2 + i / 4 + layer / 2 : (((i * 37 + seed) % 128) + 1) / 128));
+  const walsh = (d: number[], wide: boolean) => {
+    const rows = wide ? K : N;
+    const cols = wide ? N : K;
+    const w = new Float32Array(rows * cols);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) w[i * cols + j] = (wide ? d[i]! : d[j]!) * (parity(i & j) ? -1 : 1);
+    return { rows, cols, w };
+  };
+  const types = [
+    { type: 'mlp.up_proj', dtype: 'F32', wide: false, seed: 1 },
+    { type: 'mlp.down_proj', dtype: 'BF16', wide: true, seed: 2 },
+    { type: 'self_attn.o_proj', dtype: 'F16', wide: true, seed: 3 },
+  ] as const;
+
+  it('--block-mb 1 gives the closed-form scores and the same files as the default block', async () => {
+    const { encodeFloats, writeSafetensors } = await import('../testing/safetensors-writer.js');
+    const { spectrumScore } = await import('../core/spectrum.js');
+    const dir = join(work, 'walsh', 'walsh-model');
+    mkdirSync(dir, { recursive: true });
+    const expected = new Map<string, number>();
+    const best = new Map<string, string>();
+    const tensors = [];
+    for (const layer of [0, 1]) {
+      for (const t of types) {
+        const d = scales(layer, t.seed);
+        const { rows, cols, w } = walsh(d, t.wide);
+        // 2.6 MB as float32: streamed at --block-mb 1 (tall: blocks of 781 rows; wide: slabs of 768 columns, the last 512).
+        expect(rows * cols * 4).toBeGreaterThan(2e6);
+        const name = `model.layers.${layer}.${t.type}`;
+        tensors.push({ name: `${name}.weight`, dtype: t.dtype, shape: [rows, cols], data: encodeFloats(w, t.dtype) });
+        const sv = d.map((x) => x * Math.sqrt(N)).sort((a, b) => b - a);
+        const details = spectrumScore(sv, rows, cols);
+        // No σ within 1e-6 of the threshold, so rounding cannot move one across it.
+        expect(Math.min(...sv.map((s) => Math.abs(s - details.threshold) / details.threshold))).toBeGreaterThan(1e-6);
+        expect(details.nSignal).toBeGreaterThan(4);
+        expect(details.nSignal).toBeLessThan(K);
+        expected.set(name, details.score);
+        const other = best.get(t.type);
+        if (!other || details.score > expected.get(other)!) best.set(t.type, name);
+      }
+    }
+    expect(expected.get('model.layers.0.mlp.down_proj')).not.toBe(expected.get('model.layers.1.mlp.down_proj'));
+    writeFileSync(join(dir, 'model.safetensors'), writeSafetensors(tensors));
+    writeFileSync(join(dir, 'config.json'), '{"architectures": ["LlamaForCausalLM"]}');
+
+    const runs = [
+      ['default', []],
+      ['block-1', ['--block-mb', '1']],
+    ] as const;
+    const texts = runs.map(([what, extra]) => {
+      const out = join(work, 'walsh', what);
+      const r = cli(['scan', dir, '--out', out, '--workers', '2', ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/scored 6 of 6 modules/);
+      const o = outputs(out);
+      const scores = parsePyJson(o.results.text) as Record<string, { snr: number }>;
+      expect(Object.keys(scores).sort()).toEqual([...expected.keys()].sort());
+      for (const [name, want] of expected) expectClose(scores[name]!.snr, want, 1e-5, `${what}: ${name}`);
+      // Top 50 % of two layers: the better of each type, by the closed-form scores.
+      const listed = o.yaml.text.split('\n').filter((l) => l.startsWith('- model.'));
+      expect(listed.sort(), what).toEqual([...best.values()].map((n) => `- ${n}`).sort());
+      return o;
+    });
+    expect(texts[1]!.yaml.text).toBe(texts[0]!.yaml.text);
+    expectResultsMatch(texts[1]!.results.text, texts[0]!.results.text);
+    expectResultsMatch(texts[1]!.sorted.text, texts[0]!.sorted.text);
   });
 });
 

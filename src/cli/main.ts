@@ -41,8 +41,9 @@ Options (scan):
   --workers N        engine workers, one matrix each (default: the number of cores)
   --threads T        threads inside each matrix (default 1; e.g. --workers 1 --threads 8 computes
                      one big matrix at a time on 8 cores, holding one matrix in memory instead of 8)
-  --block-mb M       tall matrices larger than M MB of float32 are streamed in row blocks of
-                     that size (default 64), so a 128k-vocabulary embedding is never decoded whole
+  --block-mb M       matrices larger than M MB of float32 are streamed (default 64): tall ones in
+                     row blocks, wide ones in column slabs of that size, so neither a 128k-vocabulary
+                     embedding nor a large down_proj is ever decoded whole
   --fresh            ignore results kept from an earlier, interrupted scan of the same files
 
 Every matrix's result is appended to snr_results_<slug>.progress.jsonl in --out as soon as it is

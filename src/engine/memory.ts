@@ -1,23 +1,55 @@
 /** How much memory the engine's jobs take, so that the pool can bound it. */
+import { gramBytes } from './kernels/linalg.js';
 
 /**
- * Tall matrices above this many decoded bytes are streamed in row blocks into the Gram
- * accumulator, so a 128k-vocabulary embedding never sits decoded in memory whole.
+ * Matrices above this many decoded bytes are never decoded whole: tall ones are streamed in
+ * row blocks, wide ones in column slabs, of at most this size, so neither a 128k-vocabulary
+ * embedding nor a 16384×53248 down_proj ever sits decoded in memory whole.
  */
 export const DEFAULT_BLOCK_BYTES = 64 * 1024 * 1024;
+/** Raw (undecoded) bytes read at once: chunks of a whole matrix or row block, or the row segments of a column slab in flight. */
 export const READ_CHUNK_BYTES = 16 * 1024 * 1024;
+/** The kernels consume a shared dimension in chunks of this many lines (KC in kernels/assembly): slabs of a multiple of it keep the chunks aligned. */
+const KERNEL_CHUNK = 256;
+/**
+ * The kernels' own scratch besides the Gram: an 8 MiB staging buffer (createLinalg's default)
+ * and, per unit of k, the packing panels (2 KiB) and the reduction's work (≈2.4 KiB: the
+ * two-stage reduction keeps 9 vectors per band column, 9·32·8 bytes, and a strip per thread).
+ */
+const KERNEL_STAGING_BYTES = 8 * 1024 * 1024;
+const KERNEL_WORK_BYTES_PER_K = 5 * 1024;
 
 /**
- * Peak bytes one job needs in its worker: the float64 Gram (k×k) plus either one row block
- * (streamed) or the whole decoded matrix. The pool admits jobs while their sum fits its budget.
+ * Peak bytes one job needs in its worker: the float64 Gram of order k = min(rows, cols) as the
+ * kernels keep it (a packed triangle, ≈ 4k²) and their scratch, plus one row block or column slab
+ * (streamed) or the whole decoded matrix, plus the raw bytes being read. The pool admits jobs
+ * while their sum fits its budget.
  */
 export function jobMemoryBytes(rows: number, cols: number, blockBytes = DEFAULT_BLOCK_BYTES): number {
   const k = Math.min(rows, cols);
-  const streamed = streamsInRowBlocks(rows, cols, blockBytes);
-  return k * k * 8 + (streamed ? blockBytes : rows * cols * 4) + READ_CHUNK_BYTES;
+  let decoded = rows * cols * 4;
+  if (streamsInRowBlocks(rows, cols, blockBytes)) decoded = Math.min(rows, Math.max(1, Math.floor(blockBytes / (cols * 4)))) * cols * 4;
+  else if (streamsInColumnSlabs(rows, cols, blockBytes)) decoded = rows * columnSlabWidth(rows, cols, blockBytes) * 4;
+  return gramBytes(k) + KERNEL_STAGING_BYTES + KERNEL_WORK_BYTES_PER_K * k + decoded + READ_CHUNK_BYTES;
 }
 
 /** Whether a matrix is fed to the Gram in row blocks (tall and larger than a block) or whole. */
 export function streamsInRowBlocks(rows: number, cols: number, blockBytes = DEFAULT_BLOCK_BYTES): boolean {
   return rows >= cols && rows > 1 && rows * cols * 4 > blockBytes;
+}
+
+/** Whether a matrix is fed to the Gram in column slabs (wide and larger than a block). */
+export function streamsInColumnSlabs(rows: number, cols: number, blockBytes = DEFAULT_BLOCK_BYTES): boolean {
+  return rows < cols && rows > 1 && rows * cols * 4 > blockBytes;
+}
+
+/**
+ * Columns per slab of a wide matrix: as many as fit `blockBytes` decoded (at least one), rounded
+ * down to a multiple of the kernel's chunk when that many fit, so each slab's chunks fall where
+ * the whole-matrix path's do. Never more than `cols`.
+ */
+export function columnSlabWidth(rows: number, cols: number, blockBytes = DEFAULT_BLOCK_BYTES): number {
+  let w = Math.max(1, Math.floor(blockBytes / (4 * rows)));
+  if (w >= KERNEL_CHUNK) w -= w % KERNEL_CHUNK;
+  return Math.min(w, Math.max(1, cols));
 }

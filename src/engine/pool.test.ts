@@ -26,7 +26,7 @@ function fakePool(size: number, memoryBudget: number, crashOn = new Set<number>(
     spawn: () => {
       spawned++;
       const api = {
-        init: () => Promise.resolve('wasm'),
+        init: () => Promise.resolve({ backend: 'wasm', threads: 1 }),
         compute: async (j: MatrixJob) => {
           running++;
           maxRunning = Math.max(maxRunning, running);
@@ -72,12 +72,35 @@ describe('WorkerPool', () => {
   });
 });
 
+describe('WorkerPool.info', () => {
+  it('passes the threads asked for to every worker and reports what the first was granted', async () => {
+    const asked: (number | undefined)[] = [];
+    const pool = new WorkerPool({
+      size: 2,
+      threads: 4,
+      spawn: () => ({
+        api: {
+          init: (o: { threads?: number }) => {
+            asked.push(o.threads);
+            return Promise.resolve({ backend: 'wasm', threads: 1 });
+          },
+        } as unknown as Remote<EngineWorkerApi>,
+        terminate: () => {},
+      }),
+    });
+    expect(await pool.info()).toEqual({ backend: 'wasm', threads: 1 });
+    expect(await pool.backend()).toBe('wasm');
+    expect(asked).toEqual([4, 4]);
+    pool.close();
+  });
+});
+
 describe('WorkerPool.close', () => {
   it('settles running and queued jobs as cancelled', async () => {
     const pool = new WorkerPool({
       size: 1,
       spawn: () => ({
-        api: { init: () => Promise.resolve('wasm'), compute: () => new Promise(() => {}) } as unknown as Remote<EngineWorkerApi>,
+        api: { init: () => Promise.resolve({ backend: 'wasm', threads: 1 }), compute: () => new Promise(() => {}) } as unknown as Remote<EngineWorkerApi>,
         terminate: () => {},
       }),
     });

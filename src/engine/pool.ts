@@ -4,7 +4,7 @@
  * only sees a comlink-wrapped EngineWorkerApi.
  */
 import type { Remote } from 'comlink';
-import type { BackendName, EngineWorkerApi, MatrixFailure, MatrixJob, MatrixResult } from './types.js';
+import type { BackendName, EngineInfo, EngineWorkerApi, MatrixFailure, MatrixJob, MatrixResult } from './types.js';
 import { jobMemoryBytes } from './memory.js';
 
 export interface SpawnedWorker {
@@ -31,7 +31,7 @@ export const DEFAULT_MEMORY_BUDGET = 1.2e9;
 
 interface Slot {
   worker: SpawnedWorker;
-  ready: Promise<BackendName>;
+  ready: Promise<EngineInfo>;
   busy: boolean;
 }
 
@@ -55,7 +55,7 @@ export class WorkerPool {
     // would queue behind it on the same GPU anyway); a forced 'webgpu' puts every worker on it.
     const want = this.options.backend ?? 'auto';
     const backend = want === 'auto' && index > 0 ? 'wasm' : want;
-    const ready = worker.api.init({ backend, blockBytes: this.options.blockBytes, threads: this.options.threads ?? 1 }) as Promise<BackendName>;
+    const ready = worker.api.init({ backend, blockBytes: this.options.blockBytes, threads: this.options.threads ?? 1 }) as Promise<EngineInfo>;
     return { worker, ready, busy: false };
   }
 
@@ -65,6 +65,11 @@ export class WorkerPool {
 
   /** The backend the workers run (the first worker's answer). */
   backend(): Promise<BackendName> {
+    return this.slots[0]!.ready.then((i) => i.backend);
+  }
+
+  /** The first worker's backend and the threads it was granted inside each matrix. */
+  info(): Promise<EngineInfo> {
     return this.slots[0]!.ready;
   }
 

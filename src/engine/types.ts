@@ -38,10 +38,18 @@ export interface MatrixFailure {
 
 export type BackendName = 'wasm' | 'webgpu';
 
+/** What an engine worker got at init: its backend, and the threads it computes each matrix with. */
+export interface EngineInfo {
+  backend: BackendName;
+  /** Threads granted inside each matrix: the number asked for, or 1 where shared-memory threads
+   *  are unavailable (no cross-origin isolation, no SharedArrayBuffer, a helper that did not start). */
+  threads: number;
+}
+
 export interface EngineWorkerApi {
-  /** Loads the kernels; returns the backend this worker runs. */
-  /** `threads`: shared-memory threads inside each matrix (1 = none); the pool keeps workers × threads ≤ cores. */
-  init(options: { backend?: BackendName | 'auto'; blockBytes?: number; threads?: number }): Promise<BackendName>;
+  /** Loads the kernels; says which backend this worker runs and with how many threads. */
+  /** `threads`: shared-memory threads inside each matrix (1 = none); the caller keeps workers × threads ≤ cores. */
+  init(options: { backend?: BackendName | 'auto'; blockBytes?: number; threads?: number }): Promise<EngineInfo>;
   compute(job: MatrixJob): Promise<MatrixResult | MatrixFailure>;
 }
 

@@ -6,17 +6,18 @@
 import { join } from 'node:path';
 import { readdirSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { NodeFileSource } from '../core/bytesource-node.js';
 import { buildCatalogue, selectTypes } from '../core/catalogue.js';
-import type { FloatDtype } from '../core/dtype.js';
+import { type FloatDtype, decodeToFloat32 } from '../core/dtype.js';
 import { loadModelFolder } from '../core/model.js';
 import { expectClose } from '../testing/compare.js';
 import { oracleRuns, sharedModelDirs } from '../testing/shared-models.js';
 import { createEngineWorker } from './worker-api.js';
 import { isFailure } from './types.js';
-import { writeSafetensors, encodeFloats } from '../testing/safetensors-writer.js';
-import { MemorySource } from '../core/bytesource.js';
+import { writeSafetensors, encodeFloats, randomNormal } from '../testing/safetensors-writer.js';
+import { type ByteSource, MemorySource } from '../core/bytesource.js';
+import { type Linalg, createLinalg } from './kernels/linalg.js';
 
 describe('engine against oracle_details.json', () => {
   for (const dir of sharedModelDirs()) {
@@ -104,5 +105,112 @@ describe('engine on hostile matrices', () => {
     if (isFailure(r)) throw new Error(r.error);
     expect(r.singularValues[0]).toBeCloseTo(13, 12);
     expect(r.details.score).toBe(1);
+  });
+});
+
+describe('wide matrices streamed in column slabs', () => {
+  /** Counts what the engine reads, so a test can see it reads only its own tensor's bytes. */
+  class CountingSource implements ByteSource {
+    readonly reads: { offset: number; length: number }[] = [];
+    constructor(private readonly inner: ByteSource) {}
+    get name() {
+      return this.inner.name;
+    }
+    get size() {
+      return this.inner.size;
+    }
+    read(offset: number, length: number): Promise<Uint8Array> {
+      this.reads.push({ offset, length });
+      return this.inner.read(offset, length);
+    }
+  }
+
+  const ROWS = 48;
+  const COLS = 700;
+  let linalg: Linalg;
+  beforeAll(async () => {
+    linalg = await createLinalg();
+  });
+
+  /** A file holding a small tensor first (so ours does not start at the data section) and then the rows×cols one. */
+  function fileWith(values: Float32Array, dtype: 'F32' | 'BF16' | 'F16', rows: number, cols: number) {
+    const data = encodeFloats(values, dtype);
+    const file = writeSafetensors([
+      { name: 'before', dtype: 'F32', shape: [3], data: encodeFloats(new Float32Array([1, 2, 3]), 'F32') },
+      { name: 't', dtype, shape: [rows, cols], data },
+    ]);
+    const src = new CountingSource(new MemorySource(file, 'model.safetensors'));
+    const job = { id: 1, source: { name: 'model.safetensors' }, tensor: 't', offset: file.length - data.length, byteLength: data.length, dtype, rows, cols };
+    return { src, job, data };
+  }
+
+  /** σ of the decoded matrix held whole: the other code path (one Gram, no slabs, no strided reads). */
+  function wholePath(dtype: FloatDtype, data: Uint8Array, rows: number, cols: number): Float64Array {
+    return linalg.singularValues(decodeToFloat32(dtype, data), rows, cols);
+  }
+
+  function expectSameSpectrum(got: Float64Array, want: Float64Array) {
+    expect(got.length).toBe(want.length);
+    let worst = 0;
+    want.forEach((s, i) => (worst = Math.max(worst, Math.abs(got[i]! - s) / s)));
+    expect(worst).toBeLessThan(1e-12);
+  }
+
+  for (const dtype of ['F32', 'BF16', 'F16'] as const) {
+    it(`${dtype} ${ROWS}×${COLS} in slabs of 160 columns (the last 60): the whole-matrix spectrum, reading each byte once`, async () => {
+      const { src, job, data } = fileWith(randomNormal(ROWS * COLS, 11, 0.05), dtype, ROWS, COLS);
+      const blockBytes = ROWS * 160 * 4; // 160 columns of float32
+      const engine = createEngineWorker(() => Promise.resolve(src));
+      await engine.init({ blockBytes });
+      const r = await engine.compute(job);
+      if (isFailure(r)) throw new Error(r.error);
+      expectSameSpectrum(r.singularValues, wholePath(dtype, data, ROWS, COLS));
+      expect(r.singularValues.length).toBe(ROWS);
+
+      const bpe = data.length / (ROWS * COLS);
+      const ours = src.reads;
+      expect(ours.reduce((s, x) => s + x.length, 0)).toBe(job.byteLength);
+      expect(r.bytesRead).toBe(job.byteLength);
+      for (const x of ours) {
+        expect(x.length).toBeLessThanOrEqual(160 * bpe); // one row's segment of one slab
+        expect(x.offset).toBeGreaterThanOrEqual(job.offset);
+        expect(x.offset + x.length).toBeLessThanOrEqual(job.offset + job.byteLength);
+      }
+      // Every byte of the tensor exactly once: 5 slabs × 48 row segments that tile it.
+      expect(ours).toHaveLength(5 * ROWS);
+      const covered = new Uint8Array(job.byteLength);
+      for (const x of ours) for (let b = x.offset - job.offset; b < x.offset - job.offset + x.length; b++) covered[b]!++;
+      expect(covered.every((c) => c === 1)).toBe(true);
+    });
+  }
+
+  it('a slab nearly as wide as the matrix is read in one range per run of rows, not row by row', async () => {
+    const cols = 560; // slabs of 512 columns (gaps of 48 ≤ 512/8), then 48
+    const { src, job, data } = fileWith(randomNormal(ROWS * cols, 12, 0.05), 'BF16', ROWS, cols);
+    const engine = createEngineWorker(() => Promise.resolve(src));
+    await engine.init({ blockBytes: ROWS * 512 * 4 });
+    const r = await engine.compute(job);
+    if (isFailure(r)) throw new Error(r.error);
+    expectSameSpectrum(r.singularValues, wholePath('BF16', data, ROWS, cols));
+    const ours = src.reads;
+    expect(ours).toHaveLength(1 + ROWS); // the first slab in one read, the ragged one row by row
+    const total = ours.reduce((s, x) => s + x.length, 0);
+    expect(total).toBe(((ROWS - 1) * cols + 512) * 2 + ROWS * 48 * 2);
+    expect(total).toBeLessThanOrEqual(job.byteLength * (1 + 1 / 8));
+    for (const x of ours) {
+      expect(x.offset).toBeGreaterThanOrEqual(job.offset);
+      expect(x.offset + x.length).toBeLessThanOrEqual(job.offset + job.byteLength);
+    }
+  });
+
+  it('a streamed wide matrix with a NaN in a later slab fails with non-finite', async () => {
+    const w = randomNormal(ROWS * COLS, 13, 0.05);
+    w[30 * COLS + 650] = NaN; // row 30, in the last (ragged) slab
+    const { src, job } = fileWith(w, 'F32', ROWS, COLS);
+    const engine = createEngineWorker(() => Promise.resolve(src));
+    await engine.init({ blockBytes: ROWS * 160 * 4 });
+    const r = await engine.compute(job);
+    expect(isFailure(r) && r.code).toBe('non-finite');
+    expect(isFailure(r) && r.error).toMatch(/NaN or Inf/);
   });
 });

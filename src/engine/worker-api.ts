@@ -7,7 +7,7 @@ import type { ByteSource } from '../core/bytesource.js';
 import { bytesPerElement, decodeToFloat32 } from '../core/dtype.js';
 import { spectrumScore } from '../core/spectrum.js';
 import { type Linalg, KernelError, createLinalg } from './kernels/linalg.js';
-import { DEFAULT_BLOCK_BYTES, READ_CHUNK_BYTES, streamsInRowBlocks } from './memory.js';
+import { DEFAULT_BLOCK_BYTES, READ_CHUNK_BYTES, columnSlabWidth, streamsInColumnSlabs, streamsInRowBlocks } from './memory.js';
 import { type GpuGram, GpuGramError, createGpuGram } from './webgpu/gram-gpu.js';
 
 /**
@@ -15,6 +15,14 @@ import { type GpuGram, GpuGramError, createGpuGram } from './webgpu/gram-gpu.js'
  * 'auto' mode small matrices stay on WASM. A forced 'webgpu' backend sends every matrix there.
  */
 const GPU_MIN_MACS = 2 ** 27;
+/**
+ * The GPU hands back its Gram as a dense k×k Float64Array (eigenvaluesOfGram's input), next to
+ * the packed copy the kernel makes of it: above this size that transient alone would break the
+ * memory bound, so such matrices stay on WASM, whose Gram is packed and never leaves it.
+ */
+const GPU_MAX_GRAM_BYTES = 512 * 1024 * 1024;
+/** Row segments of a column slab read at once (each a separate read: a Promise in flight). */
+const MAX_ROWS_IN_FLIGHT = 256;
 import type { BackendName, EngineWorkerApi, MatrixFailure, MatrixJob, MatrixResult, SourceRef } from './types.js';
 
 export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteSource>): EngineWorkerApi {
@@ -35,7 +43,7 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
         gpu = await createGpuGram(undefined, { allowFallbackAdapter: want === 'webgpu' }).catch(() => null);
         gpuMinMacs = want === 'webgpu' ? 0 : GPU_MIN_MACS;
       }
-      return gpu ? 'webgpu' : 'wasm';
+      return { backend: gpu ? 'webgpu' : 'wasm', threads: linalg.threads };
     },
 
     async compute(job: MatrixJob): Promise<MatrixResult | MatrixFailure> {
@@ -47,7 +55,10 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
         const n = Math.max(job.rows, job.cols);
         let out: { singularValues: Float64Array; bytesRead: number } | null = null;
         let backend: BackendName = 'wasm';
-        if (gpu && k > 1 && (k * k * n) / 2 >= gpuMinMacs) {
+        // A wide matrix too large to decode whole stays on WASM: the GPU accumulator only takes
+        // row blocks (its wide path wants the whole matrix at once).
+        const gpuFits = k * k * 8 <= GPU_MAX_GRAM_BYTES && !streamsInColumnSlabs(job.rows, job.cols, blockBytes);
+        if (gpu && k > 1 && (k * k * n) / 2 >= gpuMinMacs && gpuFits) {
           try {
             out = await singularValuesGpu(gpu, linalg, src, job, blockBytes);
             backend = 'webgpu';
@@ -116,24 +127,82 @@ async function singularValuesOf(
       acc.dispose();
     }
   }
+  if (streamsInColumnSlabs(rows, cols, blockBytes)) {
+    const acc = linalg.columnGramAccumulator(rows);
+    try {
+      const bytesRead = await forEachColumnSlab(src, job, blockBytes, (slab, n) => acc.addColumns(slab, n));
+      return { singularValues: acc.singularValues(), bytesRead };
+    } finally {
+      acc.dispose();
+    }
+  }
   return { singularValues: linalg.singularValues(await readWhole(src, job), rows, cols), bytesRead: job.byteLength };
 }
 
-/** Tall matrices in row blocks of at most `blockBytes` decoded, one block in memory at a time. */
+/**
+ * Tall matrices in row blocks of at most `blockBytes` decoded (at least one row), one block in
+ * memory at a time, reused from block to block.
+ */
 async function forEachRowBlock(
   src: ByteSource,
   job: MatrixJob,
   blockBytes: number,
   add: (block: Float32Array, rows: number) => void | Promise<void>,
 ): Promise<void> {
-  const bpe = bytesPerElement(job.dtype);
   const { rows, cols } = job;
-  const blockRows = Math.max(1, Math.floor(blockBytes / (cols * 4)));
+  const blockRows = Math.min(rows, Math.max(1, Math.floor(blockBytes / (cols * 4))));
+  const block = new Float32Array(blockRows * cols);
   for (let r = 0; r < rows; r += blockRows) {
     const n = Math.min(blockRows, rows - r);
-    const bytes = await src.read(job.offset + r * cols * bpe, n * cols * bpe);
-    await add(decodeToFloat32(job.dtype, bytes), n);
+    const view = block.subarray(0, n * cols);
+    await readInto(src, job, r * cols, view);
+    await add(view, n);
   }
+}
+
+/**
+ * Wide matrices in column slabs (all rows, `columnSlabWidth` columns; the last one ragged), one
+ * slab in memory at a time. A slab's rows are strided in the file, so each row's segment is read
+ * on its own, up to MAX_ROWS_IN_FLIGHT at once (and never more than READ_CHUNK_BYTES of them),
+ * except when the gaps between segments are small: then runs of rows are read as one range,
+ * since a page's Blob.slice() costs far more than the few extra bytes. Returns the bytes read.
+ */
+async function forEachColumnSlab(src: ByteSource, job: MatrixJob, blockBytes: number, add: (slab: Float32Array, cols: number) => void): Promise<number> {
+  const { rows, cols, dtype } = job;
+  const bpe = bytesPerElement(dtype);
+  const width = columnSlabWidth(rows, cols, blockBytes);
+  const slab = new Float32Array(rows * width);
+  let bytesRead = 0;
+  for (let c0 = 0; c0 < cols; c0 += width) {
+    const n = Math.min(width, cols - c0);
+    const view = slab.subarray(0, rows * n);
+    const segment = (r: number) => view.subarray(r * n, (r + 1) * n);
+    if ((cols - n) * 8 <= n) {
+      // Gaps of at most 1/8 of a segment: whole runs of rows, each run ≤ READ_CHUNK_BYTES.
+      const run = Math.max(1, Math.floor(READ_CHUNK_BYTES / (cols * bpe)));
+      for (let r0 = 0; r0 < rows; r0 += run) {
+        const m = Math.min(run, rows - r0);
+        const bytes = await src.read(job.offset + (r0 * cols + c0) * bpe, ((m - 1) * cols + n) * bpe);
+        bytesRead += bytes.length;
+        for (let i = 0; i < m; i++) decodeToFloat32(dtype, bytes.subarray(i * cols * bpe, (i * cols + n) * bpe), segment(r0 + i));
+      }
+    } else {
+      const group = Math.max(1, Math.min(MAX_ROWS_IN_FLIGHT, Math.floor(READ_CHUNK_BYTES / (n * bpe))));
+      for (let r0 = 0; r0 < rows; r0 += group) {
+        const m = Math.min(group, rows - r0);
+        await Promise.all(
+          Array.from({ length: m }, async (_, i) => {
+            const r = r0 + i;
+            const bytes = await src.read(job.offset + (r * cols + c0) * bpe, n * bpe);
+            bytesRead += bytes.length;
+            decodeToFloat32(dtype, bytes, segment(r));
+          }),
+        );
+      }
+    }
+    add(view, n);
+  }
+  return bytesRead;
 }
 
 /**
@@ -141,13 +210,18 @@ async function forEachRowBlock(
  * bytes of the whole tensor never sit in memory next to their decoded copy.
  */
 async function readWhole(src: ByteSource, job: MatrixJob): Promise<Float32Array> {
-  const bpe = bytesPerElement(job.dtype);
   const w = new Float32Array(job.rows * job.cols);
-  const chunkElems = Math.max(1, Math.floor(READ_CHUNK_BYTES / bpe));
-  for (let e = 0; e < w.length; e += chunkElems) {
-    const n = Math.min(chunkElems, w.length - e);
-    const bytes = await src.read(job.offset + e * bpe, n * bpe);
-    decodeToFloat32(job.dtype, bytes, w.subarray(e, e + n));
-  }
+  await readInto(src, job, 0, w);
   return w;
+}
+
+/** `out.length` elements of the tensor from element `first`, read in chunks of at most READ_CHUNK_BYTES and decoded into `out`. */
+async function readInto(src: ByteSource, job: MatrixJob, first: number, out: Float32Array): Promise<void> {
+  const bpe = bytesPerElement(job.dtype);
+  const chunkElems = Math.max(1, Math.floor(READ_CHUNK_BYTES / bpe));
+  for (let e = 0; e < out.length; e += chunkElems) {
+    const n = Math.min(chunkElems, out.length - e);
+    const bytes = await src.read(job.offset + (first + e) * bpe, n * bpe);
+    decodeToFloat32(job.dtype, bytes, out.subarray(e, e + n));
+  }
 }

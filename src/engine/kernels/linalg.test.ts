@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll } from 'vitest';
-import { createLinalg, KernelError, relaxedSimdSupported, type Linalg } from './linalg.js';
+import { createLinalg, gramBytes, KernelError, packedRowOffset, relaxedSimdSupported, type Linalg } from './linalg.js';
 import { LINALG_RELAXED_WASM_BASE64, LINALG_WASM_BASE64 } from './build/linalg-wasm.js';
 
 import { type FixtureCase, lcgMatrix, manifest, matrixOf } from './test-fixtures.js';
@@ -82,6 +82,78 @@ describe('singularValues vs LAPACK fixtures', () => {
     const w = matrixOf(c);
     expect(relErr(small.singularValues(w, 300, 500), c.sv)).toBeLessThanOrEqual(GUARD);
     expect(relErr(small.singularValues(transpose(w, 300, 500), 500, 300), c.sv)).toBeLessThanOrEqual(GUARD);
+  });
+});
+
+describe('two-stage reduction (dense → band → tridiagonal) vs LAPACK fixtures', () => {
+  // The default engine takes this path from order 1536; here it is forced on every fixture
+  // with several band widths, including bands wider than the matrix and bands that leave a
+  // short last panel.
+  for (const [band, fromOrder] of [
+    [4, 2],
+    [8, 8],
+    [12, 16],
+    [32, 2],
+    [64, 40],
+  ] as const) {
+    it(`band ${band} from order ${fromOrder}: every fixture within the guard`, async () => {
+      const tuned = await createLinalg({ twoStage: { band, fromOrder } });
+      for (const c of manifest.cases) {
+        const s = tuned.singularValues(matrixOf(c), c.rows, c.cols);
+        expectDescendingNonNegative(s);
+        expect(relErr(s, c.sv), c.name).toBeLessThanOrEqual(GUARD);
+        expectLargeRelative(s, c.sv);
+      }
+    });
+  }
+
+  it('agrees with the one-stage reduction to rounding on the large fixtures', async () => {
+    const oneStage = await createLinalg({ twoStage: { band: 32, fromOrder: 1 << 30 } });
+    const twoStage = await createLinalg({ twoStage: { band: 32, fromOrder: 512 } });
+    for (const name of ['lcg_1100x700', 'lcg_graded_600x1300']) {
+      const c = fixture(name);
+      const w = matrixOf(c);
+      expect(relErr(twoStage.singularValues(w, c.rows, c.cols), oneStage.singularValues(w, c.rows, c.cols)), name).toBeLessThanOrEqual(1e-13);
+    }
+  });
+});
+
+describe('columnGramAccumulator (wide matrices in column slabs)', () => {
+  const c = fixture('lcg_300x500');
+  const w = matrixOf(c);
+
+  /** Columns [c0, c1) of the row-major rows×cols matrix w, as a rows×(c1−c0) slab. */
+  function slab(c0: number, c1: number): Float32Array {
+    const out = new Float32Array(c.rows * (c1 - c0));
+    for (let r = 0; r < c.rows; r++) out.set(w.subarray(r * c.cols + c0, r * c.cols + c1), r * (c1 - c0));
+    return out;
+  }
+
+  for (const widths of [[500], [1, 499], [256, 256 - 12], [7, 300, 193], Array(50).fill(10) as number[]]) {
+    it(`column slabs ${widths.length > 6 ? `${widths.length}×10` : widths.join('+')} give the reference values`, () => {
+      const acc = la.columnGramAccumulator(c.rows);
+      let c0 = 0;
+      for (const n of widths) {
+        acc.addColumns(slab(c0, c0 + n), n);
+        c0 += n;
+      }
+      const s = acc.singularValues();
+      acc.dispose();
+      expect(s.length).toBe(300);
+      expect(relErr(s, c.sv)).toBeLessThanOrEqual(GUARD);
+    });
+  }
+
+  it('rejects a slab of the wrong size and non-finite values, and ends after singularValues()', () => {
+    const acc = la.columnGramAccumulator(3);
+    expect(() => acc.addColumns(new Float32Array(4), 2)).toThrow(KernelError);
+    acc.addColumns(new Float32Array([3, 0, 0, 4, 0, 0]), 2);
+    expect(Array.from(acc.singularValues())).toEqual([4, 3]);
+    expect(() => acc.addColumns(new Float32Array(3), 1)).toThrow();
+    acc.dispose();
+    const bad = la.columnGramAccumulator(2);
+    expect(() => bad.addColumns(new Float32Array([1, Number.NaN]), 1)).toThrow(KernelError);
+    bad.dispose();
   });
 });
 
@@ -342,8 +414,9 @@ describe('blocked tridiagonalisation', () => {
     alloc(n: number): number;
     setTridiagBlocking(nb: number, nx: number): void;
     tridiagWorkBytes(n: number): number;
-    tridiagonalize(a: number, n: number, ld: number, d: number, e: number, tmp: number): void;
-    tridiagonalizeBlocked(a: number, n: number, ld: number, d: number, e: number, work: number): void;
+    packedBytes(n: number): number;
+    tridiagonalize(a: number, n: number, d: number, e: number, tmp: number): void;
+    tridiagonalizeBlocked(a: number, n: number, d: number, e: number, work: number): void;
     tqlrat(d: number, e2: number, n: number): number;
   }
 
@@ -352,19 +425,18 @@ describe('blocked tridiagonalisation', () => {
     const { instance } = await WebAssembly.instantiate(Buffer.from(LINALG_WASM_BASE64, 'base64'), {});
     const ex = instance.exports as unknown as TriExports;
     ex.setTridiagBlocking(nb, nx);
-    const ld = ((n + 3) & ~3) + 4; // ld > ceil4(n): exercises the stride
-    const rows = (n + 3) & ~3;
-    const a = ex.alloc(ld * rows * 8) >>> 0;
+    const bytes = ex.packedBytes(n) >>> 0;
+    expect(bytes).toBe(gramBytes(n));
+    const a = ex.alloc(bytes) >>> 0;
     const d = ex.alloc(n * 8) >>> 0;
     const e = ex.alloc(n * 8) >>> 0;
     const work = ex.alloc(Math.max(ex.tridiagWorkBytes(n) >>> 0, n * 32)) >>> 0;
-    const A = new Float64Array(ex.memory.buffer, a, ld * rows).fill(Number.NaN);
-    for (let r = 0; r < n; r++) for (let c = 0; c <= r; c++) A[r * ld + c] = sym[r * n + c]!;
-    // The blocked routine may write the padding (rows/cols ≥ n, upper triangle) but must not
-    // read it: NaN there would poison the result.
-    for (let r = 0; r < rows; r++) for (let c = r + 1; c < ld; c++) A[r * ld + c] = Number.NaN;
-    if (blocked) ex.tridiagonalizeBlocked(a, n, ld, d, e, work);
-    else ex.tridiagonalize(a, n, ld, d, e, work);
+    // The reductions may write the padding (rows ≥ n, entries right of the diagonal) but
+    // must not read it: NaN there would poison the result.
+    const A = new Float64Array(ex.memory.buffer, a, bytes / 8).fill(Number.NaN);
+    for (let r = 0; r < n; r++) for (let c = 0; c <= r; c++) A[packedRowOffset(r) + c] = sym[r * n + c]!;
+    if (blocked) ex.tridiagonalizeBlocked(a, n, d, e, work);
+    else ex.tridiagonalize(a, n, d, e, work);
     const E = new Float64Array(ex.memory.buffer, e, n);
     for (let i = 0; i < n; i++) E[i] = E[i]! * E[i]!;
     expect(ex.tqlrat(d, e, n)).toBe(0);

@@ -31,9 +31,10 @@
 //     packing by micro-panels and its SYRK by row micro-panels balanced for the triangle;
 //     the tridiagonalisation's symmetric mat-vec by 12 fixed row parts (equal triangle area,
 //     summed in part order — the same 12 parts with one thread) and its SYR2K by row
-//     micro-panels. Every result element is computed by one thread in the same order as
+//     micro-panels; the two-stage reduction's symmetric product by row groups (left part)
+//     and column groups (right part), its SYR2K by row micro-panels. Every result element is computed by one thread in the same order as
 //     with one thread, so the singular values are bit-identical for any thread count. The
-//     panel's vector work, tqlrat and the scaling stay serial.
+//     panel's vector work, the band → tridiagonal stage, tqlrat and the scaling stay serial.
 //   * Synchronisation: a control block in the shared memory; per parallel job the owner
 //     bumps a generation counter and notifies, does its share, then waits for a done count
 //     (memory.atomic.wait32 in 1 ms slices after a short spin; helpers spin, then sleep on the
@@ -67,11 +68,24 @@ export interface GramAccumulator {
   dispose(): void;
 }
 
+/** The wide counterpart of GramAccumulator: a matrix with fewer rows than columns, fed in
+ *  column slabs (all rows, a range of columns), G += SSᵀ. */
+export interface ColumnGramAccumulator {
+  /** Adds a slab of `cols` columns (slab.length === rows·cols, row-major float32). */
+  addColumns(slab: Float32Array, cols: number): void;
+  /** All min(rows, colsSeen) singular values, descending; ends accumulation. */
+  singularValues(): Float64Array;
+  /** Releases the WASM memory held by this accumulator. Idempotent. */
+  dispose(): void;
+}
+
 export interface Linalg {
   /** all min(rows,cols) singular values of a row-major float32 matrix, descending, as float64 */
   singularValues(w: Float32Array, rows: number, cols: number): Float64Array;
   /** streaming for tall matrices (rows >= cols): feed row blocks, then finish */
   gramAccumulator(cols: number): GramAccumulator;
+  /** streaming for wide matrices (rows < cols) too large to hold whole: feed column slabs */
+  columnGramAccumulator(rows: number): ColumnGramAccumulator;
   /** σ (descending) from a Gram matrix computed elsewhere (the WebGPU backend): k×k, row-major,
    *  symmetric (its lower triangle is used), float64. */
   eigenvaluesOfGram(g: Float64Array, k: number): Float64Array;
@@ -97,6 +111,10 @@ export interface LinalgOptions {
   /** How long a call waits for a helper thread before throwing 'thread-failure'
    *  (default 60 000 ms: far above any one parallel step). */
   threadTimeoutMs?: number;
+  /** Tuning hook (tests, benchmarks): the half-bandwidth of the two-stage reduction's band
+   *  (a multiple of 4, 4..64; default 32) and the order from which the two-stage reduction
+   *  replaces the one-stage one (default 1536). */
+  twoStage?: { band: number; fromOrder: number };
 }
 
 /** True when this engine accepts the relaxed-SIMD build (Chrome/Edge ≥ 114, Firefox ≥ 120,
@@ -111,17 +129,19 @@ interface KernelExports {
   alloc(bytes: number): number;
   free(ptr: number): void;
   packBytes(k: number): number;
+  packedBytes(n: number): number;
   chunkLength(): number;
-  gramRows(b: number, r: number, k: number, g: number, ld: number, pk: number): void;
-  gramCols(x: number, k: number, n: number, s: number, g: number, ld: number, pk: number): void;
-  diagFinite(g: number, k: number, ld: number): number;
+  gramRows(b: number, r: number, k: number, g: number, pk: number): void;
+  gramCols(x: number, k: number, n: number, s: number, g: number, pk: number): void;
+  diagFinite(g: number, k: number): number;
   zeroF64(p: number, n: number): void;
   eigWorkBytes(n: number): number;
-  gramSingularValues(g: number, n: number, ld: number, work: number, out: number): number;
+  gramSingularValues(g: number, n: number, work: number, out: number): number;
   ctlBytes(): number;
   setThreads(ctl: number, n: number, timeoutMs: number): void;
   threadError(): number;
   stopHelpers(): void;
+  setTwoStage(band: number, fromOrder: number): void;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -352,11 +372,14 @@ export async function createLinalg(options: LinalgOptions = {}): Promise<Linalg>
   const threaded = threads > 1 ? await startThreads(kind, threads, options.threadTimeoutMs ?? 60_000).catch(() => null) : null;
   let linalg: Linalg;
   if (threaded) {
+    if (options.twoStage) threaded.ex.setTwoStage(options.twoStage.band, options.twoStage.fromOrder);
     linalg = makeLinalg(threaded.ex, staging, threaded.team);
     teams.set(linalg, threaded.team);
   } else {
     const instance = await WebAssembly.instantiate(await compileModule(kind), {});
-    linalg = makeLinalg(instance.exports as unknown as KernelExports, staging);
+    const ex = instance.exports as unknown as KernelExports;
+    if (options.twoStage) ex.setTwoStage(options.twoStage.band, options.twoStage.fromOrder);
+    linalg = makeLinalg(ex, staging);
   }
   await warmUp(linalg);
   return linalg;
@@ -377,6 +400,18 @@ async function warmUp(linalg: Linalg): Promise<void> {
 }
 
 const MAX_WASM_BYTES = 0xffff0000;
+
+/** Index (in doubles) of row r of a padded packed lower triangle: rows 4g..4g+3 hold 4(g+1)
+ *  doubles each. Mirrors rowOff in assembly/linalg.ts. */
+export function packedRowOffset(r: number): number {
+  const g = Math.floor(r / 4);
+  return 4 * (g + 1) * (2 * g + (r % 4));
+}
+
+/** Bytes of the float64 Gram of order k as the kernels store it (≈ 4k², half of k×k). */
+export function gramBytes(k: number): number {
+  return packedRowOffset(Math.ceil(k / 4) * 4) * 8;
+}
 
 function isDim(n: number): boolean {
   return Number.isSafeInteger(n) && n >= 0;
@@ -423,16 +458,15 @@ function makeLinalg(ex: KernelExports, stagingBytes: number, team?: ThreadTeam):
     return Math.min(n, Math.max(1, total));
   }
 
-  /** Float64 Gram G (kp×kp, zeroed) + packing buffer; freed by release(). */
+  /** Float64 Gram G (padded packed lower triangle of order k, zeroed: see rowOff in
+   *  assembly/linalg.ts) + packing buffer; freed by release(). */
   class Gram {
     readonly k: number;
-    readonly kp: number;
     g = 0;
     pk = 0;
     constructor(k: number) {
       this.k = k;
-      this.kp = (k + 3) & ~3;
-      const gBytes = this.kp * this.kp * 8;
+      const gBytes = gramBytes(k);
       try {
         this.g = alloc(gBytes);
         this.pk = alloc(ex.packBytes(k) >>> 0);
@@ -440,10 +474,10 @@ function makeLinalg(ex: KernelExports, stagingBytes: number, team?: ThreadTeam):
         this.release();
         throw err;
       }
-      ex.zeroF64(this.g, this.kp * this.kp);
+      ex.zeroF64(this.g, gBytes / 8);
     }
     checkFinite(): void {
-      if (!ex.diagFinite(this.g, this.k, this.kp)) {
+      if (!ex.diagFinite(this.g, this.k)) {
         throw new KernelError('non-finite', 'input contains NaN or Infinity');
       }
     }
@@ -456,7 +490,7 @@ function makeLinalg(ex: KernelExports, stagingBytes: number, team?: ThreadTeam):
       try {
         work = alloc(ex.eigWorkBytes(k) >>> 0);
         out = alloc(k * 8);
-        const info = ex.gramSingularValues(this.g, k, this.kp, work, out);
+        const info = ex.gramSingularValues(this.g, k, work, out);
         checkThreads();
         if (info !== 0) {
           throw new KernelError('no-convergence', `tridiagonal QL did not converge (eigenvalue ${info} of ${k})`);
@@ -484,7 +518,7 @@ function makeLinalg(ex: KernelExports, stagingBytes: number, team?: ThreadTeam):
       for (let r0 = 0; r0 < rows; r0 += lines) {
         const n = Math.min(lines, rows - r0);
         new Float32Array(ex.memory.buffer, stage, n * k).set(src.subarray(r0 * k, (r0 + n) * k));
-        ex.gramRows(stage, n, k, gram.g, gram.kp, gram.pk);
+        ex.gramRows(stage, n, k, gram.g, gram.pk);
         checkThreads();
       }
     } finally {
@@ -505,7 +539,7 @@ function makeLinalg(ex: KernelExports, stagingBytes: number, team?: ThreadTeam):
         } else {
           for (let r = 0; r < rows; r++) view.set(w.subarray(r * cols + c0, r * cols + c0 + n), r * n);
         }
-        ex.gramCols(stage, rows, n, n, gram.g, gram.kp, gram.pk);
+        ex.gramCols(stage, rows, n, n, gram.g, gram.pk);
         checkThreads();
       }
     } finally {
@@ -531,36 +565,34 @@ function makeLinalg(ex: KernelExports, stagingBytes: number, team?: ThreadTeam):
     }
   }
 
-  function gramAccumulator(cols: number): GramAccumulator {
-    if (!isDim(cols)) throw new KernelError('bad-shape', `bad column count ${cols}`);
-    let gram: Gram | undefined = cols > 0 ? new Gram(cols) : undefined;
-    let rowsSeen = 0;
+  /** Shared body of the two accumulators: order k, fed by `add(gram, block, n)` with n lines
+   *  (rows of a tall matrix, columns of a wide one); at most min(k, lines seen) values. */
+  function accumulator(k: number, what: string, add: (gram: Gram, block: Float32Array, n: number) => void) {
+    let gram: Gram | undefined = k > 0 ? new Gram(k) : undefined;
+    let seen = 0;
     let result: Float64Array | undefined;
     let failure: unknown;
     let disposed = false;
-    const live = (): void => {
-      if (disposed) throw new Error('GramAccumulator used after dispose()');
-    };
     return {
-      addRows(block: Float32Array, rows: number): void {
-        live();
+      add(block: Float32Array, n: number): void {
+        if (disposed) throw new Error(`${what} used after dispose()`);
         checkThreads();
-        if (result || failure) throw new Error('GramAccumulator.addRows after singularValues()');
-        if (!(block instanceof Float32Array) || !isDim(rows) || block.length !== rows * cols) {
-          throw new KernelError('bad-shape', `a block of ${rows} rows × ${cols} cols needs ${rows * cols} values, got ${block?.length}`);
+        if (result || failure) throw new Error(`${what}: more data after singularValues()`);
+        if (!(block instanceof Float32Array) || !isDim(n) || block.length !== n * k) {
+          throw new KernelError('bad-shape', `a block of ${n} lines × ${k} needs ${n * k} values, got ${block?.length}`);
         }
-        if (rows === 0 || !gram) return;
-        addRowBlock(gram, block, rows);
-        rowsSeen += rows;
-        gram.checkFinite(); // O(cols): fail at the offending block, not at the end
+        if (n === 0 || !gram) return;
+        add(gram, block, n);
+        seen += n;
+        gram.checkFinite(); // O(k): fail at the offending block, not at the end
       },
       singularValues(): Float64Array {
-        live();
+        if (disposed) throw new Error(`${what} used after dispose()`);
         if (failure) throw failure;
         if (!result) {
-          const count = Math.min(rowsSeen, cols);
+          const count = Math.min(seen, k);
           try {
-            // Rank ≤ rowsSeen: the remaining cols − rowsSeen eigenvalues of G are zero.
+            // Rank ≤ seen: the remaining k − seen eigenvalues of G are zero.
             result = gram && count > 0 ? gram.singularValues(count) : new Float64Array(0);
           } catch (err) {
             failure = err; // G has been destroyed: keep failing the same way
@@ -581,14 +613,27 @@ function makeLinalg(ex: KernelExports, stagingBytes: number, team?: ThreadTeam):
     };
   }
 
+  function gramAccumulator(cols: number): GramAccumulator {
+    if (!isDim(cols)) throw new KernelError('bad-shape', `bad column count ${cols}`);
+    const acc = accumulator(cols, 'GramAccumulator', (gram, block, rows) => addRowBlock(gram, block, rows));
+    return { addRows: acc.add, singularValues: acc.singularValues, dispose: acc.dispose };
+  }
+
+  function columnGramAccumulator(rows: number): ColumnGramAccumulator {
+    if (!isDim(rows)) throw new KernelError('bad-shape', `bad row count ${rows}`);
+    // The slab arrives rows × n (row-major); the accumulator's lines are its n columns.
+    const acc = accumulator(rows, 'ColumnGramAccumulator', (gram, slab, n) => addColumnSlabs(gram, slab, rows, n));
+    return { addColumns: acc.add, singularValues: acc.singularValues, dispose: acc.dispose };
+  }
+
   function eigenvaluesOfGram(g: Float64Array, k: number): Float64Array {
     checkThreads();
     if (!isDim(k) || g.length !== k * k) throw new KernelError('bad-shape', `a ${k}×${k} Gram needs ${k * k} values, got ${g.length}`);
     if (k === 0) return new Float64Array(0);
     const gram = new Gram(k);
     try {
-      const dst = new Float64Array(ex.memory.buffer, gram.g, gram.kp * gram.kp);
-      for (let r = 0; r < k; r++) dst.set(g.subarray(r * k, r * k + k), r * gram.kp);
+      const dst = new Float64Array(ex.memory.buffer, gram.g, gramBytes(k) / 8);
+      for (let r = 0; r < k; r++) dst.set(g.subarray(r * k, r * k + r + 1), packedRowOffset(r));
       return gram.singularValues(k);
     } finally {
       gram.release();
@@ -598,6 +643,7 @@ function makeLinalg(ex: KernelExports, stagingBytes: number, team?: ThreadTeam):
   return {
     singularValues,
     gramAccumulator,
+    columnGramAccumulator,
     eigenvaluesOfGram,
     get threads() {
       return threads;

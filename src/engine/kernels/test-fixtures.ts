@@ -9,6 +9,8 @@ export interface FixtureCase {
   cols: number;
   offset?: number;
   lcgSeed?: number;
+  /** Column j of the LCG matrix divided by 2^floor(lcgGrade·j/cols) (exact in float32). */
+  lcgGrade?: number;
   sv: number[];
 }
 
@@ -30,6 +32,11 @@ export function lcgMatrix(rows: number, cols: number, seed: number): Float32Arra
 }
 
 export function matrixOf(c: FixtureCase): Float32Array {
-  if (c.lcgSeed !== undefined) return lcgMatrix(c.rows, c.cols, c.lcgSeed);
+  if (c.lcgSeed !== undefined) {
+    const w = lcgMatrix(c.rows, c.cols, c.lcgSeed);
+    const g = c.lcgGrade ?? 0;
+    if (g > 0) for (let i = 0; i < w.length; i++) w[i]! *= 2 ** -Math.floor((g * (i % c.cols)) / c.cols);
+    return w;
+  }
   return floats.subarray(c.offset!, c.offset! + c.rows * c.cols);
 }

@@ -63,6 +63,23 @@ describe('threads inside one matrix', () => {
     });
   }
 
+  it('the two-stage reduction (forced from order 64, band 8 and 32) is bit for bit the same with 1, 2 and 3 threads', async () => {
+    for (const band of [8, 32]) {
+      const twoStage = { band, fromOrder: 64 };
+      const las = await Promise.all([1, 2, 3].map((threads) => createLinalg({ threads, twoStage })));
+      for (const [rows, cols] of [
+        [803, 803],
+        [389, 1030],
+        [258, 130],
+      ] as const) {
+        const w = gradedMatrix(rows, cols, rows);
+        const ref = las[0]!.singularValues(w, rows, cols);
+        for (const la of las.slice(1)) expect(Array.from(la.singularValues(w, rows, cols))).toEqual(Array.from(ref));
+      }
+      for (const la of las) la.dispose();
+    }
+  });
+
   it('streamed row blocks (gramAccumulator) and small staging slabs agree too', async () => {
     const rows = 900;
     const cols = 410;

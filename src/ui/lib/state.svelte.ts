@@ -20,6 +20,7 @@ import type { WorkerPool } from '../../engine/pool.js';
 import { type ModuleResult, type ScanProgress, scanModel } from '../../engine/scan.js';
 import { type CsvRow, figuresCsv, pythonSnippet } from '../../core/export-extra.js';
 import { modelFingerprint, tensorKey } from '../../core/progress.js';
+import { type EnginePlan, type ThreadsChoice, coreCount, parseThreadsParam, planEngine } from './engine-plan.js';
 import { type Arranged, type PickedFile, arrange } from './files.js';
 import { type ScanSummary, type StoredModule, type StoredRecord, scanStore } from './store.js';
 
@@ -200,6 +201,18 @@ export class AppState {
   backendChoice = $state<BackendChoice>(readBackendParam());
   backendInUse = $state<string | null>(null);
   backendError = $state<string | null>(null);
+  /** Threads inside each matrix: the Engine menu's choice (`?threads=N`), see engine-plan.ts. */
+  threadsChoice = $state<ThreadsChoice>(parseThreadsParam(globalThis.location?.search ?? ''));
+  /** Threads the engine workers were granted inside each matrix; null until they start. */
+  threadsInUse = $state<number | null>(null);
+  /** Engine workers (matrices at once) of the running pool, and the threads it asked each for; null until they start. */
+  workersInUse = $state<number | null>(null);
+  threadsAsked = $state<number | null>(null);
+  /** Shared-memory threads need it (COOP/COEP); it cannot change without a reload. */
+  readonly isolated = globalThis.crossOriginIsolated === true;
+  readonly cores = coreCount(globalThis.navigator?.hardwareConcurrency);
+  /** Workers × threads for the current choice. */
+  plan = $derived<EnginePlan>(planEngine(this.cores, this.isolated, this.threadsChoice));
   /** The module shown in the spectrum panel. */
   focus = $state<string | null>(null);
   /** Bumped (once per frame at most) when results change. */
@@ -214,7 +227,8 @@ export class AppState {
   readonly spectra = new Map<string, Float64Array>();
 
   private pool: WorkerPool | null = null;
-  private poolChoice: BackendChoice | null = null;
+  /** What the pool was made for (backend, workers × threads): another choice makes a new one. */
+  private poolKey: string | null = null;
   private abort: AbortController | null = null;
   private running: Promise<void> | null = null;
   /** Set by Cancel: on-demand scanning waits for the user to ask again. */
@@ -397,10 +411,24 @@ export class AppState {
 
   setBackend(b: BackendChoice): void {
     this.backendChoice = b;
+    this.dropIdlePool();
+  }
+
+  setThreads(t: ThreadsChoice): void {
+    this.threadsChoice = t;
+    this.dropIdlePool();
+  }
+
+  /** A new engine choice takes effect at once when idle, else at the next scan (getPool). */
+  private dropIdlePool(): void {
     if (this.scan.status !== 'scanning' && this.scan.status !== 'cancelling') {
       this.pool?.close();
       this.pool = null;
+      this.poolKey = null;
       this.backendInUse = null;
+      this.threadsInUse = null;
+      this.workersInUse = null;
+      this.threadsAsked = null;
       this.backendError = null;
     }
   }
@@ -659,18 +687,25 @@ export class AppState {
   // ---------------------------------------------------------------- scanning
 
   private getPool(): WorkerPool {
-    if (!this.pool || this.poolChoice !== this.backendChoice) {
+    const plan = this.plan;
+    const key = `${this.backendChoice} ${plan.workers}×${plan.threads}`;
+    if (!this.pool || this.poolKey !== key) {
       this.pool?.close();
-      this.poolChoice = this.backendChoice;
-      // One core is left to the page, so that it stays responsive while the workers compute.
-      const size = Math.max(1, Math.min(16, (navigator.hardwareConcurrency || 2) - 1));
-      const pool = createBrowserPool({ backend: this.backendChoice, size });
+      this.poolKey = key;
+      const pool = createBrowserPool({ backend: this.backendChoice, size: plan.workers, threads: plan.threads });
       this.pool = pool;
       this.backendInUse = null;
+      this.threadsInUse = null;
+      this.workersInUse = null;
+      this.threadsAsked = null;
       this.backendError = null;
-      pool.backend().then(
-        (b) => {
-          if (this.pool === pool) this.backendInUse = b;
+      pool.info().then(
+        (info) => {
+          if (this.pool !== pool) return;
+          this.backendInUse = info.backend;
+          this.threadsInUse = info.threads;
+          this.workersInUse = pool.size;
+          this.threadsAsked = plan.threads;
         },
         (e: unknown) => {
           if (this.pool === pool)

@@ -4,7 +4,9 @@
 //
 //   G = XXᵀ (k×k, k = min(rows, cols), X = W or Wᵀ)   → accumulated in float64
 //   G = Q T Qᵀ   (Householder tridiagonalisation, eigenvalues only: Q is never formed)
-//   (blocked, LAPACK dsytrd-style: panels of read-only mat-vecs + a SYR2K update)
+//                order ≥ 1536: two stages, dense → band (reduceToBand, all matrix–matrix
+//                products) → tridiagonal (bulge chasing, band.ts);
+//                below: one stage (LAPACK dsytrd-style: panels of read-only mat-vecs + SYR2K)
 //   λ(T)         (Pal–Walker–Kahan rational QL, EISPACK tqlrat)
 //   σ = sqrt(max(λ, 0)), descending
 //
@@ -20,9 +22,12 @@
 // (the module is built with --maximumMemory 65536 pages = 4 GiB). No managed objects
 // are ever created, so the AssemblyScript stub runtime is never used.
 //
-// Conventions: all matrices are row-major; pointers are byte addresses; `ld` is the
-// leading dimension (row stride) in elements. Gram buffers are padded to kp = ceil4(k)
-// rows/cols (ld >= kp, at least kp rows) so the 4×4 micro-kernel never needs edge cases.
+// Conventions: inputs are row-major; pointers are byte addresses. Symmetric matrices (the
+// Gram and everything the reduction does to it) are stored as a padded packed lower
+// triangle of order kp = ceil4(k) (see rowOff below), so the 4×4 micro-kernel never needs
+// edge cases and the Gram takes half of k²·8 bytes.
+
+import { bandToTridiagonal, bandWorkBytes } from './band';
 
 // ---------------------------------------------------------------------------------------
 // Allocator
@@ -133,6 +138,32 @@ const KC: i32 = 256;
 const MCG: i32 = 32;
 const PANEL: usize = <usize>KC * 32; // bytes per packed micro-panel
 
+// Storage of every symmetric matrix here (the Gram, the trailing matrix of the reduction):
+// the LOWER triangle, row-major, packed with padding. Rows 4g..4g+3 hold 4(g+1) doubles
+// each (columns 0..4g+3), so
+//   * it takes ≈ n²/2 doubles, half of a full n×n array (the Gram of hidden size 16384 is
+//     1.07 GB instead of 2.15 GB),
+//   * the four rows of a 4×4 tile are equally spaced ((g+1)·32 bytes) and every row starts
+//     32-byte aligned, so the 4×4 micro-kernels work on it unchanged,
+//   * the entries right of the diagonal inside a diagonal tile exist (padding the kernels
+//     may write, never read).
+
+/** Byte offset of row i in the padded packed lower triangle. */
+function rowOff(i: i32): usize {
+  const g = <usize>(i >> 2);
+  return ((g + 1) * (2 * g + <usize>(i & 3))) << 5; // 4(g+1)(2g+t) doubles
+}
+
+/** Bytes of a padded packed lower triangle of order n (rows up to ceil4(n)). */
+export function packedBytes(n: i32): usize {
+  return rowOff((n + 3) & ~3);
+}
+
+/** Byte stride between the four rows of tile row g. */
+function tileLd(g: i32): usize {
+  return (<usize>(g + 1)) << 5;
+}
+
 /** Bytes of the packing buffer needed by gramRows/gramCols for Gram order k. */
 export function packBytes(k: i32): usize {
   return PANEL * <usize>((k + 3) >> 2);
@@ -186,24 +217,38 @@ function kernel4x4(a: usize, b: usize, pc: i32, c: usize, ldb: usize): void {
   v128.store(r, f64x2.add(v128.load(r, 16), c31), 16);
 }
 
-/** Lower-triangle 4×4 tiles of C (ldb bytes per row) += A·Bᵀ, A and B packed in 4-row
+/** Lower-triangle 4×4 tiles of C (padded packed) += A·Bᵀ, A and B packed in 4-row
  *  micro-panels of pc p-slots (pb bytes apart), for the row micro-panels [g0, g1) in row
  *  blocks of mc panels. Every tile is one whole kernel4x4 call whatever the range, so
  *  splitting the rows between threads leaves each result bit for bit the same. */
-function syrkRange(ap0: usize, bp0: usize, pb: usize, pc: i32, c: usize, ldb: usize, g0: i32, g1: i32, mc: i32): void {
-  const tileRow = ldb << 2; // 4 rows of C
+function syrkRange(ap0: usize, bp0: usize, pb: usize, pc: i32, c: usize, g0: i32, g1: i32, mc: i32): void {
   for (let ib = g0; ib < g1; ib += mc) {
     const ie = min(ib + mc, g1);
     for (let jg = 0; jg < ie; jg++) {
       const bp = bp0 + pb * <usize>jg;
       const i0 = max(ib, jg);
       let ap = ap0 + pb * <usize>i0;
-      let cp = c + tileRow * <usize>i0 + ((<usize>jg) << 5);
       for (let ig = i0; ig < ie; ig++) {
-        kernel4x4(ap, bp, pc, cp, ldb);
+        kernel4x4(ap, bp, pc, c + rowOff(ig << 2) + ((<usize>jg) << 5), tileLd(ig));
         ap += pb;
-        cp += tileRow;
       }
+    }
+  }
+}
+
+/** syrkRange for a SHORT shared dimension (the rank-2b updates of the reductions, pc = 2b):
+ *  there C's traffic dominates, so C is walked row by row (4 rows, tiles left to right)
+ *  within column blocks of nc micro-panels of B (kept in L2), instead of column by column,
+ *  which touched 4 cache lines on 4 pages per tile. Same tiles, same per-tile arithmetic. */
+function syrkRangeRows(ap0: usize, bp0: usize, pb: usize, pc: i32, c: usize, g0: i32, g1: i32, nc: i32): void {
+  for (let jb = 0; jb < g1; jb += nc) {
+    const je = jb + nc;
+    for (let ig = max(g0, jb); ig < g1; ig++) {
+      const ap = ap0 + pb * <usize>ig;
+      const cr = c + rowOff(ig << 2);
+      const ld = tileLd(ig);
+      const jEnd = min(je, ig + 1);
+      for (let jg = jb; jg < jEnd; jg++) kernel4x4(ap, bp0 + pb * <usize>jg, pc, cr + ((<usize>jg) << 5), ld);
     }
   }
 }
@@ -258,10 +303,10 @@ function packCols(xp: usize, k: i32, s: i32, p0: i32, pc: i32, pk: usize, q0: i3
 
 /**
  * G += BᵀB for a row block B (r rows × k cols, float32, row-major, contiguous).
- * G: float64, ld >= ceil4(k), at least ceil4(k) rows; only the lower triangle is valid.
+ * G: float64, padded packed lower triangle of order k (packedBytes(k) bytes).
  * pk: packing buffer of packBytes(k) bytes. Used for tall W (rows >= cols), streamed.
  */
-export function gramRows(b: usize, r: i32, k: i32, g: usize, ld: i32, pk: usize): void {
+export function gramRows(b: usize, r: i32, k: i32, g: usize, pk: usize): void {
   for (let p0 = 0; p0 < r; p0 += KC) {
     const pc = min(KC, r - p0);
     const args = argBase();
@@ -271,19 +316,18 @@ export function gramRows(b: usize, r: i32, k: i32, g: usize, ld: i32, pk: usize)
     store<i32>(args, pc, 12);
     store<u32>(args, <u32>pk, 16);
     if (!run(JOB_PACK_ROWS)) return;
-    if (!syrkChunk(pk, k, pc, g, ld)) return;
+    if (!syrkChunk(pk, k, pc, g)) return;
   }
 }
 
 /** G += the chunk packed in pk (length pc), rows split between the threads. */
-function syrkChunk(pk: usize, k: i32, pc: i32, g: usize, ld: i32): bool {
+function syrkChunk(pk: usize, k: i32, pc: i32, g: usize): bool {
   const args = argBase();
   store<u32>(args, <u32>pk);
   store<u32>(args, <u32>pk, 4);
   store<u32>(args, <u32>PANEL, 8);
   store<i32>(args, pc, 12);
   store<u32>(args, <u32>g, 16);
-  store<u32>(args, (<u32>ld) << 3, 20);
   store<i32>(args, (k + 3) >> 2, 24);
   store<i32>(args, MCG, 28);
   return run(JOB_SYRK);
@@ -293,7 +337,7 @@ function syrkChunk(pk: usize, k: i32, pc: i32, g: usize, ld: i32): bool {
  * G += XXᵀ for X (k rows × n cols, float32, row stride s >= n). Used for wide W
  * (rows < cols), possibly streamed in column chunks.
  */
-export function gramCols(x: usize, k: i32, n: i32, s: i32, g: usize, ld: i32, pk: usize): void {
+export function gramCols(x: usize, k: i32, n: i32, s: i32, g: usize, pk: usize): void {
   for (let p0 = 0; p0 < n; p0 += KC) {
     const pc = min(KC, n - p0);
     const args = argBase();
@@ -304,31 +348,18 @@ export function gramCols(x: usize, k: i32, n: i32, s: i32, g: usize, ld: i32, pk
     store<i32>(args, pc, 16);
     store<u32>(args, <u32>pk, 20);
     if (!run(JOB_PACK_COLS)) return;
-    if (!syrkChunk(pk, k, pc, g, ld)) return;
+    if (!syrkChunk(pk, k, pc, g)) return;
   }
 }
 
 /** 1 when every diagonal entry of G is finite. A finite float32 input can never overflow
  *  the float64 Gram (n·(3.4e38)² ≪ 1.8e308), and any NaN/Inf input reaches the diagonal
  *  of its own row/column (Σx²), so this O(k) test detects non-finite input exactly. */
-export function diagFinite(g: usize, k: i32, ld: i32): i32 {
-  const step = (<usize>ld + 1) << 3;
-  let p = g;
+export function diagFinite(g: usize, k: i32): i32 {
   for (let i = 0; i < k; i++) {
-    if (!isFinite<f64>(load<f64>(p))) return 0;
-    p += step;
+    if (!isFinite<f64>(load<f64>(g + rowOff(i) + ((<usize>i) << 3)))) return 0;
   }
   return 1;
-}
-
-/** Copies the lower triangle onto the upper one (full symmetric G for consumers that want it). */
-export function mirrorLower(g: usize, k: i32, ld: i32): void {
-  const ldb = (<usize>ld) << 3;
-  for (let r = 1; r < k; r++) {
-    for (let c = 0; c < r; c++) {
-      store<f64>(g + <usize>c * ldb + ((<usize>r) << 3), load<f64>(g + <usize>r * ldb + ((<usize>c) << 3)));
-    }
-  }
 }
 
 /** Zeroes n float64 values. */
@@ -374,11 +405,31 @@ function updateRow(row: usize, len: i32, u: usize, w: usize, ur: f64, wr: f64): 
   }
 }
 
+let reflectorBeta: f64 = 0.0; // reflector()'s second result
+
+/** LAPACK dlarfg on x[0..len), keeping the last entry: H = I − τ v vᵀ with H x = β e_{len−1}.
+ *  Writes v[0..len−1) to dst (dst may be x; v[len−1] = 1 is the caller's), returns τ (0 when
+ *  there is nothing to annihilate: H = I) and leaves β in reflectorBeta (x[len−1] when τ = 0). */
+function reflector(x: usize, len: i32, dst: usize): f64 {
+  const alpha = load<f64>(x + ((<usize>(len - 1)) << 3));
+  const xn2 = dotN(x, x, len - 1);
+  reflectorBeta = alpha;
+  if (!(xn2 > 0.0)) return 0.0;
+  const beta = -copysign<f64>(sqrt<f64>(alpha * alpha + xn2), alpha);
+  const scal = 1.0 / (alpha - beta);
+  for (let c = 0; c < len - 1; c++) {
+    const o = (<usize>c) << 3;
+    store<f64>(dst + o, load<f64>(x + o) * scal);
+  }
+  reflectorBeta = beta;
+  return (beta - alpha) / beta;
+}
+
 /** p[0..m) += A_m v (A_m = leading m×m block, lower triangle); optionally first applying
  *  the pending update A_m −= u wᵀ + w uᵀ to each row just before reading it. */
-function sweep(a: usize, ldb: usize, m: i32, u: usize, w: usize, v: usize, p: usize, upd: bool): void {
+function sweep(a: usize, m: i32, u: usize, w: usize, v: usize, p: usize, upd: bool): void {
   for (let r = 0; r < m; r++) {
-    const row = a + <usize>r * ldb;
+    const row = a + rowOff(r);
     const ro = (<usize>r) << 3;
     const ur = upd ? load<f64>(u + ro) : 0.0;
     const wr = upd ? load<f64>(w + ro) : 0.0;
@@ -433,13 +484,12 @@ function sweep(a: usize, ldb: usize, m: i32, u: usize, w: usize, v: usize, p: us
 }
 
 /**
- * Reduces the symmetric matrix (lower triangle of a, n×n, leading dimension ld; destroyed)
+ * Reduces the symmetric matrix (padded packed lower triangle a of order n; destroyed)
  * to tridiagonal form: diagonal d[0..n), sub-diagonal e[i] couples i−1 and i (e[0] = 0).
  * tmp: 4·n float64 of scratch.
  */
-export function tridiagonalize(a: usize, n: i32, ld: i32, d: usize, e: usize, tmp: usize): void {
+export function tridiagonalize(a: usize, n: i32, d: usize, e: usize, tmp: usize): void {
   if (n <= 0) return;
-  const ldb = (<usize>ld) << 3;
   const nb = (<usize>n) << 3;
   let u = tmp,
     w = tmp + nb,
@@ -448,36 +498,19 @@ export function tridiagonalize(a: usize, n: i32, ld: i32, d: usize, e: usize, tm
   let pending = false; // a rank-2 update (u, w) of the leading block is still to be applied
   store<f64>(e, 0.0);
   for (let i = n - 1; i >= 1; i--) {
-    const row = a + <usize>i * ldb;
+    const row = a + rowOff(i);
     const io = (<usize>i) << 3;
     if (pending) updateRow(row, i, u, w, load<f64>(u + io), load<f64>(w + io));
     store<f64>(d + io, load<f64>(row + io));
 
-    // Householder reflector H = I − τ v vᵀ with H x = β e_{i−1}, x = row[0..i) (LAPACK dlarfg).
-    const alpha = load<f64>(row + io - 8);
-    let xn2 = 0.0;
-    for (let c = 0; c < i - 1; c++) {
-      const x = load<f64>(row + ((<usize>c) << 3));
-      xn2 += x * x;
-    }
-    let tau = 0.0;
-    if (xn2 > 0.0) {
-      const beta = -copysign<f64>(sqrt<f64>(alpha * alpha + xn2), alpha);
-      tau = (beta - alpha) / beta;
-      const scal = 1.0 / (alpha - beta);
-      for (let c = 0; c < i - 1; c++) {
-        const o = (<usize>c) << 3;
-        store<f64>(v + o, load<f64>(row + o) * scal);
-      }
-      store<f64>(v + io - 8, 1.0);
-      store<f64>(e + io, beta);
-    } else {
-      store<f64>(e + io, alpha);
-    }
+    // Householder reflector H = I − τ v vᵀ with H x = β e_{i−1}, x = row[0..i).
+    const tau = reflector(row, i, v);
+    store<f64>(v + io - 8, 1.0);
+    store<f64>(e + io, reflectorBeta);
 
     if (tau != 0.0) {
       memory.fill(p, 0, (<usize>i) << 3);
-      sweep(a, ldb, i, u, w, v, p, pending);
+      sweep(a, i, u, w, v, p, pending);
       // p ← τ p;  q = p − (τ/2)(pᵀv) v  (stored in p)
       let dot = 0.0;
       for (let c = 0; c < i; c++) {
@@ -501,7 +534,7 @@ export function tridiagonalize(a: usize, n: i32, ld: i32, d: usize, e: usize, tm
       if (pending) {
         for (let r = 0; r < i; r++) {
           const ro = (<usize>r) << 3;
-          updateRow(a + <usize>r * ldb, r, u, w, load<f64>(u + ro), load<f64>(w + ro));
+          updateRow(a + rowOff(r), r, u, w, load<f64>(u + ro), load<f64>(w + ro));
         }
       }
       pending = false;
@@ -574,11 +607,11 @@ function dotN(x: usize, y: usize, n: i32): f64 {
 /** p += (rows r0..r1 of A) v, both ways: p[r] += A[r][0..r]·v[0..r] and p[0..r) +=
  *  A[r][0..r)·v[r] (lower triangle rows, read only; rBegin even). Two rows at a time, so each p
  *  element is loaded and stored once per pair of rows. */
-function symvRows(a: usize, ldb: usize, rBegin: i32, rEnd: i32, v: usize, p: usize): void {
+function symvRows(a: usize, rBegin: i32, rEnd: i32, v: usize, p: usize): void {
   let r = rBegin;
   for (; r + 1 < rEnd; r += 2) {
-    const r0 = a + <usize>r * ldb;
-    const r1 = r0 + ldb;
+    const r0 = a + rowOff(r);
+    const r1 = r0 + tileLd(r >> 2); // r even: rows r, r+1 are in the same tile row
     const ro = (<usize>r) << 3;
     const vr0 = load<f64>(v + ro),
       vr1 = load<f64>(v + ro, 8);
@@ -622,7 +655,7 @@ function symvRows(a: usize, ldb: usize, rBegin: i32, rEnd: i32, v: usize, p: usi
     store<f64>(p + ro, load<f64>(p + ro, 8) + t1 + a10 * vr0 + a11 * vr1, 8);
   }
   if (r < rEnd) {
-    const rp = a + <usize>r * ldb;
+    const rp = a + rowOff(r);
     const ro = (<usize>r) << 3;
     const vr = load<f64>(v + ro);
     let t = 0.0;
@@ -650,25 +683,24 @@ function partBound(m: i32, b: i32, P: i32): i32 {
 }
 
 /** Parts [pa, pb) of the split mat-vec: part 0 into y, part b > 0 into yparts slot b−1. */
-function symvParts(a: usize, ldb: usize, m: i32, v: usize, y: usize, yparts: usize, np: i32, pa: i32, pb: i32): void {
+function symvParts(a: usize, m: i32, v: usize, y: usize, yparts: usize, np: i32, pa: i32, pb: i32): void {
   for (let b = pa; b < pb; b++) {
     const dst = b == 0 ? y : yparts + <usize>(b - 1) * ((<usize>np) << 3);
     const r1 = partBound(m, b + 1, SYMV_PARTS);
     memory.fill(dst, 0, (<usize>(b == 0 ? m : r1)) << 3); // y: all of it (the sum's base)
-    symvRows(a, ldb, partBound(m, b, SYMV_PARTS), r1, v, dst);
+    symvRows(a, partBound(m, b, SYMV_PARTS), r1, v, dst);
   }
 }
 
 /** y[0..m) = A v for the leading m×m block. False when a helper thread failed. */
-function symvLower(a: usize, ldb: usize, m: i32, v: usize, y: usize, yparts: usize, np: i32): bool {
+function symvLower(a: usize, m: i32, v: usize, y: usize, yparts: usize, np: i32): bool {
   if (m < SYMV_SPLIT_MIN) {
     memory.fill(y, 0, (<usize>m) << 3);
-    symvRows(a, ldb, 0, m, v, y);
+    symvRows(a, 0, m, v, y);
     return true;
   }
   const args = argBase();
   store<u32>(args, <u32>a);
-  store<u32>(args, <u32>ldb, 4);
   store<i32>(args, m, 8);
   store<u32>(args, <u32>v, 12);
   store<u32>(args, <u32>y, 16);
@@ -692,35 +724,22 @@ function symvLower(a: usize, ldb: usize, m: i32, v: usize, y: usize, yparts: usi
 }
 
 /** Reduces panel rows top, top−1, …, m (see above). W vector of row j: wv + (top−j)·np. */
-function tridiagPanel(a: usize, ldb: usize, top: i32, m: i32, d: usize, e: usize, wv: usize, np: i32, y: usize, yparts: usize): void {
+function tridiagPanel(a: usize, top: i32, m: i32, d: usize, e: usize, wv: usize, np: i32, y: usize, yparts: usize): void {
   const ws = (<usize>np) << 3;
   for (let i = top; i >= m; i--) {
-    const row = a + <usize>i * ldb;
+    const row = a + rowOff(i);
     const io = (<usize>i) << 3;
     // Bring row i up to date with the panel's earlier steps.
     for (let j = i + 1; j <= top; j++) {
-      const vj = a + <usize>j * ldb;
+      const vj = a + rowOff(j);
       const wj = wv + <usize>(top - j) * ws;
       updateRow(row, i, vj, wj, load<f64>(vj + io), load<f64>(wj + io));
     }
     store<f64>(d + io, load<f64>(row + io));
 
     // Householder reflector of x = row[0..i) (as in tridiagonalize), stored in place.
-    const alpha = load<f64>(row + io - 8);
-    const xn2 = dotN(row, row, i - 1);
-    let tau = 0.0;
-    if (xn2 > 0.0) {
-      const beta = -copysign<f64>(sqrt<f64>(alpha * alpha + xn2), alpha);
-      tau = (beta - alpha) / beta;
-      const scal = 1.0 / (alpha - beta);
-      for (let c = 0; c < i - 1; c++) {
-        const o = (<usize>c) << 3;
-        store<f64>(row + o, load<f64>(row + o) * scal);
-      }
-      store<f64>(e + io, beta);
-    } else {
-      store<f64>(e + io, alpha);
-    }
+    const tau = reflector(row, i, row);
+    store<f64>(e + io, reflectorBeta);
     store<f64>(row + io - 8, 1.0);
     const wi = wv + <usize>(top - i) * ws;
     if (tau == 0.0) {
@@ -729,9 +748,9 @@ function tridiagPanel(a: usize, ldb: usize, top: i32, m: i32, d: usize, e: usize
     }
 
     // y = (A − Σ_j v_j w_jᵀ + w_j v_jᵀ) v over the leading i×i block.
-    if (!symvLower(a, ldb, i, row, y, yparts, np)) return;
+    if (!symvLower(a, i, row, y, yparts, np)) return;
     for (let j = i + 1; j <= top; j++) {
-      const vj = a + <usize>j * ldb;
+      const vj = a + rowOff(j);
       const wj = wv + <usize>(top - j) * ws;
       const aj = dotN(wj, row, i);
       const bj = dotN(vj, row, i);
@@ -771,18 +790,26 @@ function packVec(src: usize, m: i32, dst: usize, p: i32, pc: i32, neg: bool): vo
 
 /** Leading m×m block (lower triangle, whole 4×4 diagonal tiles) −= V Wᵀ + W Vᵀ, where the
  *  nb panel rows j = m+nb−1 … m hold v_j and W slot (top−j) holds w_j. */
-function syr2kPanel(a: usize, ldb: usize, m: i32, nb: i32, wv: usize, np: i32, xa: usize, yb: usize): void {
+function syr2kPanel(a: usize, m: i32, nb: i32, wv: usize, np: i32, xa: usize, yb: usize): void {
   const top = m + nb - 1;
-  const pc = 2 * nb;
   const ws = (<usize>np) << 3;
-  for (let s = 0; s < nb; s++) {
-    const vj = a + <usize>(top - s) * ldb;
-    const wj = wv + <usize>s * ws;
-    packVec(vj, m, xa, s, pc, true); //      X = −[V; W]
-    packVec(wj, m, xa, nb + s, pc, true);
-    packVec(wj, m, yb, s, pc, false); //     Y =  [W; V]
-    packVec(vj, m, yb, nb + s, pc, false);
-  }
+  for (let s = 0; s < nb; s++) packPair(a + rowOff(top - s), wv + <usize>s * ws, m, s, nb, xa, yb);
+  syr2kPacked(a, m, nb, xa, yb);
+}
+
+/** Slot s of the rank-2·nb update's packed operands: X = −[V W], Y = [W V] (pc = 2·nb). */
+function packPair(vj: usize, wj: usize, m: i32, s: i32, nb: i32, xa: usize, yb: usize): void {
+  const pc = 2 * nb;
+  packVec(vj, m, xa, s, pc, true);
+  packVec(wj, m, xa, nb + s, pc, true);
+  packVec(wj, m, yb, s, pc, false);
+  packVec(vj, m, yb, nb + s, pc, false);
+}
+
+/** Leading m×m block (lower triangle) −= V Wᵀ + W Vᵀ from the operands packPair built: the
+ *  threaded SYR2K job. False when a helper thread failed. */
+function syr2kPacked(a: usize, m: i32, nb: i32, xa: usize, yb: usize): bool {
+  const pc = 2 * nb;
   const pb = (<usize>pc) << 5;
   const args = argBase();
   store<u32>(args, <u32>xa);
@@ -790,19 +817,17 @@ function syr2kPanel(a: usize, ldb: usize, m: i32, nb: i32, wv: usize, np: i32, x
   store<u32>(args, <u32>pb, 8);
   store<i32>(args, pc, 12);
   store<u32>(args, <u32>a, 16);
-  store<u32>(args, <u32>ldb, 20);
   store<i32>(args, (m + 3) >> 2, 24);
-  store<i32>(args, max(4, <i32>(<usize>(256 << 10) / pb)), 28); // row block of X: ~256 KiB, in L2
-  run(JOB_SYRK);
+  store<i32>(args, max(4, <i32>(<usize>(256 << 10) / pb)), 28); // column block of Y: ~256 KiB, in L2
+  return run(JOB_SYR2K);
 }
 
 /**
- * Same contract as tridiagonalize (lower triangle of a, n×n, ld, destroyed → d, e), blocked.
+ * Same contract as tridiagonalize (padded packed lower triangle a of order n, destroyed → d, e), blocked.
  * work: tridiagWorkBytes(n) bytes. Rows of a are read up to ceil4(n) − 1 (padded buffers).
  */
-export function tridiagonalizeBlocked(a: usize, n: i32, ld: i32, d: usize, e: usize, work: usize): void {
+export function tridiagonalizeBlocked(a: usize, n: i32, d: usize, e: usize, work: usize): void {
   if (n <= 0) return;
-  const ldb = (<usize>ld) << 3;
   const np = (n + 3) & ~3;
   const nb = triNb;
   const npb = (<usize>np) << 3;
@@ -815,12 +840,305 @@ export function tridiagonalizeBlocked(a: usize, n: i32, ld: i32, d: usize, e: us
   let top = n - 1;
   while (top + 1 > triNx) {
     const m = top + 1 - nb;
-    tridiagPanel(a, ldb, top, m, d, e, wv, np, y, yparts);
-    syr2kPanel(a, ldb, m, nb, wv, np, xa, yb);
+    tridiagPanel(a, top, m, d, e, wv, np, y, yparts);
+    syr2kPanel(a, m, nb, wv, np, xa, yb);
     if (thrFailed != 0) return;
     top = m - 1;
   }
-  tridiagonalize(a, top + 1, ld, d, e, tmp);
+  tridiagonalize(a, top + 1, d, e, tmp);
+}
+
+// ---------------------------------------------------------------------------------------
+// Two-stage reduction, stage 1: dense → band of half-bandwidth b (LAPACK dsytrd_sy2sb idea,
+// in our orientation: from the last row upwards, on the padded packed lower triangle)
+// ---------------------------------------------------------------------------------------
+// Why: in the one-stage reduction above, every step does a mat-vec over the whole trailing
+// triangle, so half of its flops run at memory speed (measured ~6 GB/s per core: 4096² spent
+// 15 s there against 4–5 s for the Gram). Reducing to a band first needs ONE pass over the
+// trailing matrix per b steps, as matrix–matrix products on the same 4×4 micro-kernel as the
+// Gram; the band is then reduced to tridiagonal form by bulge chasing (band.ts), which works
+// in a window of a few b² values that lives in L1/L2.
+//
+// Panel = rows r0..top (b rows, r0 = top − b + 1). Row i's prefix [0, i − b] is reduced to
+// β e_{i−b} by a reflector H_i = I − τ v vᵀ acting on indices [0, i − b + 1) ⊂ [0, r0):
+//   * panel factorisation (one-sided, an RQ factorisation of the b × r0 block B = A[panel][0..r0)):
+//     for i = top … r0: reflector of row i's prefix, applied from the right to the panel rows
+//     above it (B ← B H_i). Rows below are not touched: H_i acts where they are already zero.
+//   * Q = H_top ⋯ H_r0 = I − V T Vᵀ (compact WY, T upper triangular: LAPACK dlarft 'F', 'C').
+//   * leading block A ← Qᵀ A Q (indices [0, r0)), with X = A V T (the symmetric product A V
+//     on the micro-kernel), W = X − ½ V (Tᵀ Vᵀ X), then A −= V Wᵀ + W Vᵀ (the Gram's SYRK job,
+//     as in syr2kPanel). Derivation: QᵀAQ = A − X Vᵀ − V Xᵀ + V (Tᵀ Vᵀ X) Vᵀ, and the last
+//     term is split half into each of W Vᵀ and V Wᵀ (Tᵀ Vᵀ A V T is symmetric).
+// Vectors (V_j, A V_j, X_j, W_j, j = top − i) are stored contiguously, np doubles each.
+// Every output element is computed by one thread in a fixed order: bit-identical results for
+// any thread count, like the rest of the kernels.
+
+let bandB: i32 = 32; // half-bandwidth = panel height
+let twoStageMin: i32 = 1536; // below: the one-stage blocked routine (measured: same speed at 1536–2048, faster below)
+
+/** Tuning hook (benchmarks, tests): half-bandwidth b (multiple of 4, 4..64) and the order
+ *  from which gramSingularValues uses the two-stage reduction. Call before eigWorkBytes. */
+export function setTwoStage(b: i32, minOrder: i32): void {
+  bandB = min(64, max(4, b & ~3));
+  twoStageMin = minOrder;
+}
+
+/** Bytes of scratch reduceToBand needs for order n (depends on the thread count). */
+export function bandStageWorkBytes(n: i32): usize {
+  const np = <usize>((n + 3) & ~3);
+  const b = <usize>bandB;
+  // V, AV, X, W, VP: 5·b·np | XA, YB: 2·2b·np | T, M: 2·b² | τ, z: 2b | per-thread scratch
+  return ((9 * b * np + 2 * b * b + 2 * b) << 3) + <usize>max(thrN, 1) * SYMM_SCRATCH;
+}
+
+/** y[0..n) += s·x[0..n). */
+function axpyN(y: usize, x: usize, s: f64, n: i32): void {
+  const sv = f64x2.splat(s);
+  let c = 0;
+  for (; c + 1 < n; c += 2) {
+    const o = (<usize>c) << 3;
+    v128.store(y + o, madd(sv, v128.load(x + o), v128.load(y + o)));
+  }
+  if (c < n) {
+    const o = (<usize>c) << 3;
+    store<f64>(y + o, load<f64>(y + o) + s * load<f64>(x + o));
+  }
+}
+
+/** Panel factorisation (see above): rows top … r0, reflector j = top − i into V_j (zeroed
+ *  beforehand; v[i−b] = 1) and tau[j]; row i's prefix becomes 0 … 0 β. */
+function bandPanel(a: usize, r0: i32, top: i32, b: i32, v: usize, np: i32, tau: usize): void {
+  const vs = (<usize>np) << 3;
+  for (let i = top; i >= r0; i--) {
+    const j = top - i;
+    const row = a + rowOff(i);
+    const len = i - b + 1; // the reflector's support [0, len), len ≥ 2 since r0 ≥ b + 1
+    const lo = (<usize>(len - 1)) << 3;
+    const vj = v + <usize>j * vs;
+    const t = reflector(row, len, vj);
+    store<f64>(row + lo, reflectorBeta);
+    store<f64>(vj + lo, 1.0);
+    store<f64>(tau + ((<usize>j) << 3), t);
+    memory.fill(row, 0, lo); // below the band
+    if (t == 0.0) continue;
+    for (let i2 = i - 1; i2 >= r0; i2--) {
+      const r2 = a + rowOff(i2);
+      axpyN(r2, vj, -t * dotN(r2, vj, len), len);
+    }
+  }
+}
+
+// The symmetric product AV (order m, b vectors) is computed as (AV)ᵀ = Vᵀ A, tile by tile on
+// the 4×4 micro-kernel, in two threaded jobs over the lower triangle:
+//   1. row group g (rows 4g..4g+3): the part of A left of and on its diagonal tile, packed
+//      from the four (contiguous) rows, SYMM_KC columns at a time:
+//      (AV)ᵀ[:, 4g..] = Σ_{p ≤ 4g+3} V[p] ⊗ A[4g..][p];
+//   2. the part right of the diagonal tile, A[x][p] = A[p][x] for p > 4h+3, taken from rows p:
+//      (AV)ᵀ[:, 4h..] += Σ_p V[p] ⊗ A[p][4h..4h+3], in row blocks of SYMM_RB rows whose pieces
+//      are packed SYMM_HB column groups at a time, so each row is read sequentially once.
+// Both micro-kernel operands then come from L1/L2. The first version gathered the right part
+// column by column (a 32-byte piece of every row: a cache miss on a different page each) and
+// fed unchunked strips: 2.5× slower.
+const SYMM_RB: i32 = 64; // rows per block of the right part
+const SYMM_HB: i32 = 64; // column groups packed at a time in the right part
+const SYMM_KC: i32 = 256; // columns per chunk of the left part
+const SYMM_SCRATCH: usize = (<usize>(SYMM_HB * SYMM_RB)) << 5; // per thread: ≥ SYMM_KC·32 too
+
+/** AP (p-major, 4 doubles per p, p ∈ [p0, pe)) = rows 4g..4g+3 of the symmetric block of order
+ *  m, columns p0..pe−1 (pe ≤ 4g+4: left of and on the diagonal tile; rows or columns ≥ m give 0).
+ *  p0 is a multiple of 4. */
+function packLowerChunk(a: usize, m: i32, g: i32, p0: i32, pe: i32, ap: usize): void {
+  const r = g << 2;
+  const lowEnd = min(pe, r);
+  if (r + 3 < m) {
+    const ld = tileLd(g);
+    const base = a + rowOff(r);
+    let dst = ap;
+    for (let c = p0; c < lowEnd; c += 2) {
+      const o = (<usize>c) << 3;
+      const x0 = v128.load(base + o),
+        x1 = v128.load(base + ld + o),
+        x2 = v128.load(base + 2 * ld + o),
+        x3 = v128.load(base + 3 * ld + o);
+      v128.store(dst, v128.shuffle<f64>(x0, x1, 0, 2));
+      v128.store(dst, v128.shuffle<f64>(x2, x3, 0, 2), 16);
+      v128.store(dst, v128.shuffle<f64>(x0, x1, 1, 3), 32);
+      v128.store(dst, v128.shuffle<f64>(x2, x3, 1, 3), 48);
+      dst += 64;
+    }
+  } else {
+    for (let c = p0; c < lowEnd; c++) {
+      for (let t = 0; t < 4; t++) {
+        const rt = r + t;
+        store<f64>(ap + ((<usize>(c - p0)) << 5) + ((<usize>t) << 3), rt < m ? load<f64>(a + rowOff(rt) + ((<usize>c) << 3)) : 0.0);
+      }
+    }
+  }
+  for (let c = max(p0, r); c < pe; c++) {
+    for (let t = 0; t < 4; t++) {
+      const rt = r + t;
+      let x = 0.0;
+      if (c < m && rt < m) x = c <= rt ? load<f64>(a + rowOff(rt) + ((<usize>c) << 3)) : load<f64>(a + rowOff(c) + ((<usize>rt) << 3));
+      store<f64>(ap + ((<usize>(c - p0)) << 5) + ((<usize>t) << 3), x);
+    }
+  }
+}
+
+/** Job 1 of AV for row groups [g0, g1): (AV)ᵀ tiles of those groups, from the left part and
+ *  the diagonal tile, in chunks of SYMM_KC columns so that the V chunk (8 micro-panels) and the
+ *  packed rows stay in L1/L2. sc: this thread's scratch (SYMM_SCRATCH bytes). */
+function symmLeft(a: usize, m: i32, vp: usize, bq: i32, avt: usize, np: i32, sc: usize, g0: i32, g1: i32): void {
+  const vpb = (<usize>m) << 5; // bytes of one packed group of 4 V vectors
+  const ldb = (<usize>np) << 3;
+  if (g0 >= g1) return;
+  for (let q = 0; q < bq; q++) {
+    for (let t = 0; t < 4; t++) memory.fill(avt + ((<usize>(4 * q + t) * <usize>np + <usize>(4 * g0)) << 3), 0, (<usize>(4 * (g1 - g0))) << 3);
+  }
+  const pEnd = min(4 * g1, m);
+  for (let p0 = 0; p0 < pEnd; p0 += SYMM_KC) {
+    for (let g = max(g0, p0 >> 2); g < g1; g++) {
+      const pe = min(min(p0 + SYMM_KC, 4 * g + 4), m);
+      packLowerChunk(a, m, g, p0, pe, sc);
+      for (let q = 0; q < bq; q++) {
+        kernel4x4(vp + <usize>q * vpb + ((<usize>p0) << 5), sc, pe - p0, avt + ((<usize>(4 * q) * <usize>np + <usize>(4 * g)) << 3), ldb);
+      }
+    }
+  }
+}
+
+/** Job 2 of AV for column groups [h0, h1): adds the part right of their diagonal tiles, row
+ *  block by row block (the same order whatever the split, so results are bit-identical). For
+ *  each block, the rows' pieces in SYMM_HB column groups at a time are packed p-major (as the
+ *  micro-kernel wants; group h takes rows p ≥ 4h + 4 only). */
+function symmRight(a: usize, m: i32, vp: usize, bq: i32, avt: usize, np: i32, sc: usize, h0: i32, h1: i32): void {
+  const vpb = (<usize>m) << 5;
+  const ldb = (<usize>np) << 3;
+  for (let pb = 0; pb < m; pb += SYMM_RB) {
+    const pe = min(pb + SYMM_RB, m);
+    const panel = (<usize>(pe - pb)) << 5;
+    const hEnd = min(h1, (pe - 1) >> 2); // rows p > 4h + 3 exist in this block only for 4h + 4 < pe
+    for (let hb = h0; hb < hEnd; hb += SYMM_HB) {
+      const he = min(hb + SYMM_HB, hEnd);
+      for (let p = pb; p < pe; p++) {
+        const src = a + rowOff(p);
+        const hp = min(he, p >> 2); // groups h with 4h + 4 ≤ p
+        for (let h = hb; h < hp; h++) {
+          const dst = sc + <usize>(h - hb) * panel + ((<usize>(p - max(pb, 4 * h + 4))) << 5);
+          const o = (<usize>h) << 5;
+          v128.store(dst, v128.load(src + o));
+          v128.store(dst, v128.load(src + o, 16), 16);
+        }
+      }
+      for (let h = hb; h < he; h++) {
+        const p0 = max(pb, 4 * h + 4);
+        const bp = sc + <usize>(h - hb) * panel;
+        for (let q = 0; q < bq; q++) {
+          kernel4x4(vp + <usize>q * vpb + ((<usize>p0) << 5), bp, pe - p0, avt + ((<usize>(4 * q) * <usize>np + <usize>(4 * h)) << 3), ldb);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Reduces the symmetric matrix (padded packed lower triangle a, order n) to a band of
+ * half-bandwidth bandB by orthogonal similarity (see above): afterwards row i holds its band
+ * values in columns [i − b, i] and zeros left of them. work: bandStageWorkBytes(n) bytes.
+ */
+export function reduceToBand(a: usize, n: i32, work: usize): void {
+  const b = bandB;
+  const np = (n + 3) & ~3;
+  const vs = (<usize>np) << 3;
+  const v = work;
+  const avt = v + <usize>b * vs;
+  const x = avt + <usize>b * vs;
+  const w = x + <usize>b * vs;
+  const vp = w + <usize>b * vs;
+  const xa = vp + <usize>b * vs;
+  const yb = xa + <usize>(2 * b) * vs;
+  const tm = yb + <usize>(2 * b) * vs;
+  const mm = tm + ((<usize>(b * b)) << 3);
+  const tau = mm + ((<usize>(b * b)) << 3);
+  const z = tau + ((<usize>b) << 3);
+  const ap = z + ((<usize>b) << 3); // per-thread scratch, SYMM_SCRATCH bytes each
+  let top = n - 1;
+  while (top >= b + 1) {
+    const r0 = max(b + 1, top - b + 1);
+    const nb = top - r0 + 1; // reflectors in this panel
+    const bq = (nb + 3) >> 2;
+    const m = r0; // order of the leading block they act on
+    memory.fill(v, 0, <usize>(bq << 2) * vs);
+    bandPanel(a, r0, top, b, v, np, tau);
+
+    // T (nb × nb, upper, row-major b): T[j][j] = τ_j, T[0..j)[j] = −τ_j T[0..j)[0..j) (Vᵀ v_j)[0..j)
+    for (let j = 0; j < nb; j++) {
+      const tj = load<f64>(tau + ((<usize>j) << 3));
+      const vj = v + <usize>j * vs;
+      const len = top - j - b + 1;
+      for (let l = 0; l < j; l++) store<f64>(z + ((<usize>l) << 3), dotN(v + <usize>l * vs, vj, len));
+      for (let i = 0; i < j; i++) {
+        let s = 0.0;
+        for (let l = i; l < j; l++) s += load<f64>(tm + ((<usize>(i * b + l)) << 3)) * load<f64>(z + ((<usize>l) << 3));
+        store<f64>(tm + ((<usize>(i * b + j)) << 3), -tj * s);
+      }
+      store<f64>(tm + ((<usize>(j * b + j)) << 3), tj);
+    }
+
+    // AV: pack V by groups of four vectors (p-major), then the threaded symmetric product.
+    for (let q = 0; q < bq; q++) {
+      let dst = vp + <usize>q * ((<usize>m) << 5);
+      const s0 = v + <usize>(4 * q) * vs;
+      for (let c = 0; c < m; c++) {
+        const o = (<usize>c) << 3;
+        store<f64>(dst, load<f64>(s0 + o));
+        store<f64>(dst, load<f64>(s0 + vs + o), 8);
+        store<f64>(dst, load<f64>(s0 + 2 * vs + o), 16);
+        store<f64>(dst, load<f64>(s0 + 3 * vs + o), 24);
+        dst += 32;
+      }
+    }
+    const args = argBase();
+    store<u32>(args, <u32>a);
+    store<i32>(args, m, 4);
+    store<u32>(args, <u32>vp, 8);
+    store<i32>(args, bq, 12);
+    store<u32>(args, <u32>avt, 16);
+    store<i32>(args, np, 20);
+    store<u32>(args, <u32>ap, 24);
+    if (!run(JOB_SYMM_LEFT)) return;
+    if (!run(JOB_SYMM_RIGHT)) return;
+
+    // X = (AV) T, column j = Σ_{i ≤ j} T[i][j] (AV)_i
+    for (let j = 0; j < nb; j++) {
+      const xj = x + <usize>j * vs;
+      memory.fill(xj, 0, (<usize>m) << 3);
+      for (let i = 0; i <= j; i++) axpyN(xj, avt + <usize>i * vs, load<f64>(tm + ((<usize>(i * b + j)) << 3)), m);
+    }
+    // M = Tᵀ (Vᵀ X); mm first holds Vᵀ X
+    for (let i = 0; i < nb; i++) {
+      for (let j = 0; j < nb; j++) store<f64>(z + ((<usize>j) << 3), dotN(v + <usize>i * vs, x + <usize>j * vs, m));
+      for (let j = 0; j < nb; j++) store<f64>(mm + ((<usize>(i * b + j)) << 3), load<f64>(z + ((<usize>j) << 3)));
+    }
+    for (let j = 0; j < nb; j++) {
+      // column j of Tᵀ (VᵀX), bottom-up so that the column can be overwritten in place
+      for (let i = nb - 1; i >= 0; i--) {
+        let s = 0.0;
+        for (let l = 0; l <= i; l++) s += load<f64>(tm + ((<usize>(l * b + i)) << 3)) * load<f64>(mm + ((<usize>(l * b + j)) << 3));
+        store<f64>(mm + ((<usize>(i * b + j)) << 3), s);
+      }
+    }
+    // W = X − ½ V M
+    for (let j = 0; j < nb; j++) {
+      const wj = w + <usize>j * vs;
+      memory.copy(wj, x + <usize>j * vs, (<usize>m) << 3);
+      for (let i = 0; i < nb; i++) axpyN(wj, v + <usize>i * vs, -0.5 * load<f64>(mm + ((<usize>(i * b + j)) << 3)), m);
+    }
+
+    // A[0..m) −= V Wᵀ + W Vᵀ: X = −[V W], Y = [W V] packed, the Gram's threaded SYRK.
+    for (let s = 0; s < nb; s++) packPair(v + <usize>s * vs, w + <usize>s * vs, m, s, nb, xa, yb);
+    if (!syr2kPacked(a, m, nb, xa, yb)) return;
+    top = r0 - 1;
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -942,6 +1260,9 @@ const JOB_PACK_ROWS: i32 = 2;
 const JOB_PACK_COLS: i32 = 3;
 const JOB_SYRK: i32 = 4;
 const JOB_SYMV: i32 = 5;
+const JOB_SYMM_LEFT: i32 = 6;
+const JOB_SYMM_RIGHT: i32 = 7;
+const JOB_SYR2K: i32 = 8;
 
 const OWNER_SPIN: i32 = 1 << 16; // atomic loads before the owner sleeps in a join
 const HELPER_SPIN: i32 = 1 << 18; // … and a helper between jobs (the next step's job comes soon)
@@ -1010,23 +1331,47 @@ function runJob(args: usize, job: i32, tid: i32, nt: i32): void {
       evenSplit(groups, tid, nt),
       evenSplit(groups, tid + 1, nt),
     );
-  } else if (job == JOB_SYRK) {
+  } else if (job == JOB_SYRK || job == JOB_SYR2K) {
+    // the Gram's long shared dimension, or the reductions' short one (see syrkRangeRows)
     const groups = load<i32>(args, 24);
-    syrkRange(
+    const ap = load<u32>(args),
+      bp = load<u32>(args, 4),
+      pb = load<u32>(args, 8),
+      pc = load<i32>(args, 12),
+      c = load<u32>(args, 16);
+    const g0 = triSplit(groups, tid, nt),
+      g1 = triSplit(groups, tid + 1, nt),
+      blk = load<i32>(args, 28);
+    if (job == JOB_SYRK) syrkRange(ap, bp, pb, pc, c, g0, g1, blk);
+    else syrkRangeRows(ap, bp, pb, pc, c, g0, g1, blk);
+  } else if (job == JOB_SYMM_LEFT) {
+    // row group g costs ∝ g + 1
+    const m = load<i32>(args, 4);
+    const np = load<i32>(args, 20);
+    const groups = (m + 3) >> 2;
+    const ap = load<u32>(args, 24) + <usize>tid * SYMM_SCRATCH;
+    symmLeft(
       load<u32>(args),
-      load<u32>(args, 4),
+      m,
       load<u32>(args, 8),
       load<i32>(args, 12),
       load<u32>(args, 16),
-      load<u32>(args, 20),
+      np,
+      ap,
       triSplit(groups, tid, nt),
       triSplit(groups, tid + 1, nt),
-      load<i32>(args, 28),
     );
+  } else if (job == JOB_SYMM_RIGHT) {
+    // column group h costs ∝ groups − h: the mirrored split
+    const m = load<i32>(args, 4);
+    const groups = (m + 3) >> 2;
+    const h0 = groups - triSplit(groups, nt - tid, nt);
+    const h1 = groups - triSplit(groups, nt - tid - 1, nt);
+    const sc = load<u32>(args, 24) + <usize>tid * SYMM_SCRATCH;
+    symmRight(load<u32>(args), m, load<u32>(args, 8), load<i32>(args, 12), load<u32>(args, 16), load<i32>(args, 20), sc, h0, h1);
   } else if (job == JOB_SYMV) {
     symvParts(
       load<u32>(args),
-      load<u32>(args, 4),
       load<i32>(args, 8),
       load<u32>(args, 12),
       load<u32>(args, 16),
@@ -1118,11 +1463,10 @@ export function helperLoop(ctl: usize, tid: i32, seen: i32): i32 {
 /** Scales the lower triangle by a power of two so that max|a| ∈ [1, 2); returns the
  *  inverse factor (exact), or 0 when the matrix is zero. Keeps sums of squares in the
  *  Householder step far from overflow/underflow whatever the weight scale. */
-export function scaleLower(a: usize, n: i32, ld: i32): f64 {
-  const ldb = (<usize>ld) << 3;
+export function scaleLower(a: usize, n: i32): f64 {
   let mx = 0.0;
   for (let r = 0; r < n; r++) {
-    const row = a + <usize>r * ldb;
+    const row = a + rowOff(r);
     for (let c = 0; c <= r; c++) mx = max(mx, abs<f64>(load<f64>(row + ((<usize>c) << 3))));
   }
   if (mx == 0.0) return 0.0;
@@ -1132,7 +1476,7 @@ export function scaleLower(a: usize, n: i32, ld: i32): f64 {
   const s = reinterpret<f64>((<u64>(2046 - ex)) << 52); // 2^-(ex-1023)
   const inv = reinterpret<f64>((<u64>ex) << 52); // 2^(ex-1023)
   for (let r = 0; r < n; r++) {
-    const row = a + <usize>r * ldb;
+    const row = a + rowOff(r);
     for (let c = 0; c <= r; c++) {
       const o = row + ((<usize>c) << 3);
       store<f64>(o, load<f64>(o) * s);
@@ -1143,27 +1487,50 @@ export function scaleLower(a: usize, n: i32, ld: i32): f64 {
 
 /** Bytes of scratch needed by gramSingularValues for order n. */
 export function eigWorkBytes(n: i32): usize {
-  return ((<usize>n) << 4) + tridiagWorkBytes(n);
+  const stage = n >= twoStageMin ? max(bandStageWorkBytes(n), bandCopyBytes(n) + bandWorkBytes(n, bandB)) : 0;
+  return ((<usize>n) << 4) + max(tridiagWorkBytes(n), stage);
+}
+
+/** Bytes of the compact band copy (n rows of b + 1 values), rounded to 64. */
+function bandCopyBytes(n: i32): usize {
+  return (<usize>n * <usize>(bandB + 1) * 8 + 63) & ~(<usize>63);
 }
 
 /**
- * Singular values from a Gram matrix: G (lower triangle, n×n, ld; destroyed) → out[0..n)
+ * Singular values from a Gram matrix: G (padded packed lower triangle of order n; destroyed) → out[0..n)
  * = sqrt(max(λ, 0)) in descending order. work: eigWorkBytes(n) bytes.
  * Returns 0, or >0 when the QL iteration did not converge.
  */
-export function gramSingularValues(g: usize, n: i32, ld: i32, work: usize, out: usize): i32 {
+export function gramSingularValues(g: usize, n: i32, work: usize, out: usize): i32 {
   if (n <= 0) return 0;
   const nb = (<usize>n) << 3;
   const d = work,
     e = work + nb,
     tmp = work + 2 * nb;
-  const inv = scaleLower(g, n, ld);
+  const inv = scaleLower(g, n);
   if (inv == 0.0) {
     memory.fill(out, 0, nb);
     return 0;
   }
-  tridiagonalizeBlocked(g, n, ld, d, e, tmp);
-  if (thrFailed != 0) return -1;
+  if (n >= twoStageMin) {
+    reduceToBand(g, n, tmp);
+    if (thrFailed != 0) return -1;
+    // Stage 2 on a compact copy of the band (in the stage-1 scratch, free again).
+    const b = bandB;
+    const ab = tmp;
+    for (let i = 0; i < n; i++) {
+      const dst = ab + ((<usize>i * <usize>(b + 1)) << 3);
+      const row = g + rowOff(i);
+      for (let t = 0; t <= b; t++) {
+        const c = i - b + t;
+        store<f64>(dst + ((<usize>t) << 3), c >= 0 ? load<f64>(row + ((<usize>c) << 3)) : 0.0);
+      }
+    }
+    bandToTridiagonal(ab, n, b, d, e, ab + bandCopyBytes(n));
+  } else {
+    tridiagonalizeBlocked(g, n, d, e, tmp);
+    if (thrFailed != 0) return -1;
+  }
   for (let i = 0; i < n; i++) {
     const o = (<usize>i) << 3;
     const x = load<f64>(e + o);
