@@ -142,6 +142,8 @@ interface KernelExports {
   threadError(): number;
   stopHelpers(): void;
   setTwoStage(band: number, fromOrder: number): void;
+  twoStageBand(): number;
+  twoStageFrom(): number;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -370,25 +372,24 @@ export async function createLinalg(options: LinalgOptions = {}): Promise<Linalg>
   const threads = Math.max(1, Math.min(64, Math.floor(options.threads ?? 1)));
   const staging = options.stagingBytes ?? 8 << 20;
   const threaded = threads > 1 ? await startThreads(kind, threads, options.threadTimeoutMs ?? 60_000).catch(() => null) : null;
-  let linalg: Linalg;
-  if (threaded) {
-    if (options.twoStage) threaded.ex.setTwoStage(options.twoStage.band, options.twoStage.fromOrder);
-    linalg = makeLinalg(threaded.ex, staging, threaded.team);
-    teams.set(linalg, threaded.team);
-  } else {
-    const instance = await WebAssembly.instantiate(await compileModule(kind), {});
-    const ex = instance.exports as unknown as KernelExports;
-    if (options.twoStage) ex.setTwoStage(options.twoStage.band, options.twoStage.fromOrder);
-    linalg = makeLinalg(ex, staging);
-  }
+  const ex = threaded ? threaded.ex : ((await WebAssembly.instantiate(await compileModule(kind), {})).exports as unknown as KernelExports);
+  const linalg = makeLinalg(ex, staging, threaded?.team);
+  if (threaded) teams.set(linalg, threaded.team);
+  const band = options.twoStage?.band ?? ex.twoStageBand();
+  const fromOrder = options.twoStage?.fromOrder ?? ex.twoStageFrom();
+  // Warm the two-stage path too (forced on the small warm-up matrices), then the settings.
+  ex.setTwoStage(8, 64);
+  await warmUp(linalg);
+  ex.setTwoStage(band, fromOrder);
   await warmUp(linalg);
   return linalg;
 }
 
 /** Runs every kernel on small inputs so the engine's optimising tier (V8 TurboFan) has
  *  compiled them before the first large call: V8 switches a WASM function to optimised
- *  code only at its next call, so a long first call would otherwise run largely in baseline code (measured: the
- *  first 2048² Gram took ~1.05 s cold vs ~0.75 s warm). Costs a few milliseconds. */
+ *  code only at its next call, so a long first call would otherwise run largely in baseline
+ *  code (measured: the first 2048² Gram took ~1.05 s cold vs ~0.75 s warm; the first 2048²
+ *  eigenvalues with a cold two-stage reduction ~0.8 s more). Costs a few milliseconds. */
 async function warmUp(linalg: Linalg): Promise<void> {
   const w = new Float32Array(160 * 128);
   for (let i = 0; i < w.length; i++) w[i] = Math.sin(i * 0.7);

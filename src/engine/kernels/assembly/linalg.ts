@@ -883,6 +883,14 @@ export function setTwoStage(b: i32, minOrder: i32): void {
   twoStageMin = minOrder;
 }
 
+/** The current half-bandwidth and crossover order (so that a caller can restore them). */
+export function twoStageBand(): i32 {
+  return bandB;
+}
+export function twoStageFrom(): i32 {
+  return twoStageMin;
+}
+
 /** Bytes of scratch reduceToBand needs for order n (depends on the thread count). */
 export function bandStageWorkBytes(n: i32): usize {
   const np = <usize>((n + 3) & ~3);
