@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Timing of the WASM kernels (Node only; needs `node scripts/build-wasm.mjs`).
 //   node src/engine/kernels/bench-kernel.mjs [options] [ROWSxCOLS ...]   (default 1024x4096 4096x4096)
-// Prints the breakdown Gram / tridiagonalisation / QL from the raw kernel exports, then the
+// Prints the breakdown Gram / tridiagonalisation / QL from the raw kernel exports (the
+// tridiagonalisation of orders ≥ the two-stage crossover, 1536, is the two-stage one: dense →
+// band, then band → tridiagonal; --one-stage times the one-stage reduction there too), then the
 // end-to-end time through the TypeScript wrapper (bundled on the fly with esbuild).
 // Options (for before/after comparisons on a noisy machine: everything runs interleaved
 // in one process, `--reps` times, and the medians are printed):
@@ -40,6 +42,7 @@ const unblocked = flag('--unblocked');
 const e2e = !flag('--no-e2e');
 const threads = Number(opt('--threads', '1'));
 const breakdownOn = !flag('--no-breakdown');
+const oneStage = flag('--one-stage');
 const modules = [];
 for (const p of wasmPaths) modules.push({ name: basename(p), module: await WebAssembly.compile(await readFile(p)) });
 const shapes = (argv.length > 0 ? argv : ['1024x4096', '4096x4096']).map((s) => s.split('x').map(Number));
@@ -71,7 +74,14 @@ async function breakdown(module, w, rows, cols, blocked) {
   const pk = must(ex.alloc(ex.packBytes(k)));
   const d = must(ex.alloc(k * 8));
   const e = must(ex.alloc(k * 8));
-  const tmp = must(ex.alloc(blocked ? ex.tridiagWorkBytes(k) : k * 32));
+  const twoStage = blocked && !oneStage && k >= ex.twoStageFrom();
+  const tmp = must(
+    ex.alloc(
+      blocked
+        ? Math.max(ex.tridiagWorkBytes(k), twoStage ? ex.bandStageWorkBytes(k) + ex.bandCopyBytes(k) + ex.bandWorkBytes(k, ex.twoStageBand()) : 0)
+        : k * 32,
+    ),
+  );
   new Float32Array(ex.memory.buffer, wp, rows * cols).set(w);
   ex.zeroF64(g, gBytes / 8);
   let t = now();
@@ -80,7 +90,8 @@ async function breakdown(module, w, rows, cols, blocked) {
   const tGram = now() - t;
   t = now();
   const inv = ex.scaleLower(g, k);
-  if (blocked) ex.tridiagonalizeBlocked(g, k, d, e, tmp);
+  if (twoStage) ex.tridiagonalizeTwoStage(g, k, d, e, tmp);
+  else if (blocked) ex.tridiagonalizeBlocked(g, k, d, e, tmp);
   else ex.tridiagonalize(g, k, d, e, tmp);
   const tTri = now() - t;
   t = now();

@@ -29,6 +29,8 @@
 
 import { bandToTridiagonal, bandWorkBytes } from './band';
 
+export { bandWorkBytes };
+
 // ---------------------------------------------------------------------------------------
 // Allocator
 // ---------------------------------------------------------------------------------------
@@ -1499,8 +1501,29 @@ export function eigWorkBytes(n: i32): usize {
   return ((<usize>n) << 4) + max(tridiagWorkBytes(n), stage);
 }
 
+/**
+ * Same contract as tridiagonalizeBlocked, in two stages: reduceToBand, then bulge chasing on a
+ * compact copy of the band (band.ts) in the stage-1 scratch, which is free again by then.
+ * work: max(bandStageWorkBytes(n), bandCopyBytes(n) + bandWorkBytes(n, band)) bytes.
+ */
+export function tridiagonalizeTwoStage(a: usize, n: i32, d: usize, e: usize, work: usize): void {
+  reduceToBand(a, n, work);
+  if (thrFailed != 0) return;
+  const b = bandB;
+  const ab = work;
+  for (let i = 0; i < n; i++) {
+    const dst = ab + ((<usize>i * <usize>(b + 1)) << 3);
+    const row = a + rowOff(i);
+    for (let t = 0; t <= b; t++) {
+      const c = i - b + t;
+      store<f64>(dst + ((<usize>t) << 3), c >= 0 ? load<f64>(row + ((<usize>c) << 3)) : 0.0);
+    }
+  }
+  bandToTridiagonal(ab, n, b, d, e, ab + bandCopyBytes(n));
+}
+
 /** Bytes of the compact band copy (n rows of b + 1 values), rounded to 64. */
-function bandCopyBytes(n: i32): usize {
+export function bandCopyBytes(n: i32): usize {
   return (<usize>n * <usize>(bandB + 1) * 8 + 63) & ~(<usize>63);
 }
 
@@ -1521,20 +1544,8 @@ export function gramSingularValues(g: usize, n: i32, work: usize, out: usize): i
     return 0;
   }
   if (n >= twoStageMin) {
-    reduceToBand(g, n, tmp);
+    tridiagonalizeTwoStage(g, n, d, e, tmp);
     if (thrFailed != 0) return -1;
-    // Stage 2 on a compact copy of the band (in the stage-1 scratch, free again).
-    const b = bandB;
-    const ab = tmp;
-    for (let i = 0; i < n; i++) {
-      const dst = ab + ((<usize>i * <usize>(b + 1)) << 3);
-      const row = g + rowOff(i);
-      for (let t = 0; t <= b; t++) {
-        const c = i - b + t;
-        store<f64>(dst + ((<usize>t) << 3), c >= 0 ? load<f64>(row + ((<usize>c) << 3)) : 0.0);
-      }
-    }
-    bandToTridiagonal(ab, n, b, d, e, ab + bandCopyBytes(n));
   } else {
     tridiagonalizeBlocked(g, n, d, e, tmp);
     if (thrFailed != 0) return -1;
