@@ -768,20 +768,21 @@ function tridiagPanel(a: usize, top: i32, m: i32, d: usize, e: usize, wv: usize,
 }
 
 /** Packs m entries of vector src (negated when neg) into p-slot `p` of 4-row micro-panels
- *  of pc slots (pc·32 bytes each); entries m..ceil4(m) are zero. */
-function packVec(src: usize, m: i32, dst: usize, p: i32, pc: i32, neg: bool): void {
+ *  of pc slots (pc·32 bytes each); entries m..ceil4(m) are zero. Only micro-panels [g0, g1)
+ *  when given (a thread's share). */
+function packVec(src: usize, m: i32, dst: usize, p: i32, pc: i32, neg: bool, g0: i32 = 0, g1: i32 = 0x7fffffff): void {
   const pb = (<usize>pc) << 5;
-  let q = dst + ((<usize>p) << 5);
-  const full = m >> 2;
+  let q = dst + ((<usize>p) << 5) + <usize>g0 * pb;
+  const full = min(m >> 2, g1);
   const sg = neg ? f64x2.splat(-1.0) : f64x2.splat(1.0);
-  for (let g = 0; g < full; g++) {
+  for (let g = g0; g < full; g++) {
     const o = (<usize>g) << 5;
     v128.store(q, f64x2.mul(v128.load(src + o), sg));
     v128.store(q, f64x2.mul(v128.load(src + o, 16), sg), 16);
     q += pb;
   }
   const rem = m & 3;
-  if (rem != 0) {
+  if (rem != 0 && m >> 2 < g1 && m >> 2 >= g0) {
     const s = src + ((<usize>full) << 5);
     const f = neg ? -1.0 : 1.0;
     for (let t = 0; t < 4; t++) {
@@ -800,12 +801,12 @@ function syr2kPanel(a: usize, m: i32, nb: i32, wv: usize, np: i32, xa: usize, yb
 }
 
 /** Slot s of the rank-2·nb update's packed operands: X = −[V W], Y = [W V] (pc = 2·nb). */
-function packPair(vj: usize, wj: usize, m: i32, s: i32, nb: i32, xa: usize, yb: usize): void {
+function packPair(vj: usize, wj: usize, m: i32, s: i32, nb: i32, xa: usize, yb: usize, g0: i32 = 0, g1: i32 = 0x7fffffff): void {
   const pc = 2 * nb;
-  packVec(vj, m, xa, s, pc, true);
-  packVec(wj, m, xa, nb + s, pc, true);
-  packVec(wj, m, yb, s, pc, false);
-  packVec(vj, m, yb, nb + s, pc, false);
+  packVec(vj, m, xa, s, pc, true, g0, g1);
+  packVec(wj, m, xa, nb + s, pc, true, g0, g1);
+  packVec(wj, m, yb, s, pc, false, g0, g1);
+  packVec(vj, m, yb, nb + s, pc, false, g0, g1);
 }
 
 /** Leading m×m block (lower triangle) −= V Wᵀ + W Vᵀ from the operands packPair built: the
@@ -895,10 +896,37 @@ export function twoStageFrom(): i32 {
 
 /** Bytes of scratch reduceToBand needs for order n (depends on the thread count). */
 export function bandStageWorkBytes(n: i32): usize {
-  const np = <usize>((n + 3) & ~3);
-  const b = <usize>bandB;
-  // V, AV, X, W, VP: 5·b·np | XA, YB: 2·2b·np | T, M: 2·b² | τ, z: 2b | per-thread scratch
-  return ((9 * b * np + 2 * b * b + 2 * b) << 3) + <usize>max(thrN, 1) * SYMM_SCRATCH;
+  return bandBuf(0, (n + 3) & ~3, bandB, max(thrN, 1), B_END);
+}
+
+// reduceToBand's scratch, in this order: V, AV, X, W, VP (b·np doubles each) | XA, YB (2b·np)
+// | T, M (b²) | τ, z (b) | one SYMM_SCRATCH per thread | the per-part sums of Vᵀ X (parts·b²).
+const B_V: i32 = 0;
+const B_AV: i32 = 1;
+const B_X: i32 = 2;
+const B_W: i32 = 3;
+const B_VP: i32 = 4;
+const B_XA: i32 = 5;
+const B_YB: i32 = 6;
+const B_T: i32 = 7;
+const B_M: i32 = 8;
+const B_TAU: i32 = 9;
+const B_Z: i32 = 10;
+const B_SCRATCH: i32 = 11;
+const B_PARTS: i32 = 12;
+const B_END: i32 = 13;
+
+/** Address of buffer `which` (B_*) of the scratch at `work` (order np, band b, nt threads). */
+function bandBuf(work: usize, np: i32, b: i32, nt: i32, which: i32): usize {
+  const vec = <usize>b * ((<usize>np) << 3); // b vectors
+  const sq = (<usize>(b * b)) << 3;
+  let p = work + <usize>min(which, B_XA) * vec;
+  if (which > B_XA) p += <usize>(min(which, B_T) - B_XA) * 2 * vec;
+  if (which > B_T) p += <usize>(min(which, B_TAU) - B_T) * sq;
+  if (which > B_TAU) p += <usize>(min(which, B_SCRATCH) - B_TAU) * ((<usize>b) << 3);
+  if (which > B_SCRATCH) p += <usize>nt * SYMM_SCRATCH;
+  if (which > B_PARTS) p += <usize>SYMV_PARTS * sq;
+  return p;
 }
 
 /** y[0..n) += s·x[0..n). */
@@ -1050,6 +1078,67 @@ function symmRight(a: usize, m: i32, vp: usize, bq: i32, avt: usize, np: i32, sc
   }
 }
 
+/** Row groups of part p (of SYMV_PARTS) of a vector of length m: [first, end) in groups of 4. */
+function partGroups(m: i32, p: i32): i32 {
+  return evenSplit((m + 3) >> 2, p, SYMV_PARTS);
+}
+
+/** Parts [pa, pb) of X = (AV) T (column j = Σ_{i ≤ j} T[i][j] (AV)_i) and of Vᵀ X, each part's
+ *  b×b sums in its own slot. */
+function bandXParts(work: usize, m: i32, np: i32, b: i32, nb: i32, nt: i32, pa: i32, pb: i32): void {
+  const vs = (<usize>np) << 3;
+  const v = bandBuf(work, np, b, nt, B_V);
+  const avt = bandBuf(work, np, b, nt, B_AV);
+  const x = bandBuf(work, np, b, nt, B_X);
+  const tm = bandBuf(work, np, b, nt, B_T);
+  const parts = bandBuf(work, np, b, nt, B_PARTS);
+  for (let p = pa; p < pb; p++) {
+    const c0 = partGroups(m, p) << 2;
+    const c1 = min(partGroups(m, p + 1) << 2, m);
+    const sums = parts + ((<usize>(p * b * b)) << 3);
+    if (c1 <= c0) {
+      memory.fill(sums, 0, (<usize>(b * b)) << 3); // an empty part still adds its (zero) sums
+      continue;
+    }
+    const off = (<usize>c0) << 3;
+    const len = c1 - c0;
+    for (let j = 0; j < nb; j++) {
+      const xj = x + <usize>j * vs + off;
+      memory.fill(xj, 0, (<usize>len) << 3);
+      for (let i = 0; i <= j; i++) axpyN(xj, avt + <usize>i * vs + off, load<f64>(tm + ((<usize>(i * b + j)) << 3)), len);
+    }
+    for (let i = 0; i < nb; i++) {
+      for (let j = 0; j < nb; j++) store<f64>(sums + ((<usize>(i * b + j)) << 3), dotN(v + <usize>i * vs + off, x + <usize>j * vs + off, len));
+    }
+  }
+}
+
+/** Parts [pa, pb) of W = X − ½ V M, and of the packed operands of the SYR2K. */
+function bandWParts(work: usize, m: i32, np: i32, b: i32, nb: i32, nt: i32, pa: i32, pb: i32): void {
+  const vs = (<usize>np) << 3;
+  const v = bandBuf(work, np, b, nt, B_V);
+  const x = bandBuf(work, np, b, nt, B_X);
+  const w = bandBuf(work, np, b, nt, B_W);
+  const mm = bandBuf(work, np, b, nt, B_M);
+  const xa = bandBuf(work, np, b, nt, B_XA);
+  const yb = bandBuf(work, np, b, nt, B_YB);
+  for (let p = pa; p < pb; p++) {
+    const g0 = partGroups(m, p);
+    const g1 = partGroups(m, p + 1);
+    const c0 = g0 << 2;
+    const c1 = min(g1 << 2, m);
+    if (c1 <= c0) continue;
+    const off = (<usize>c0) << 3;
+    const len = c1 - c0;
+    for (let j = 0; j < nb; j++) {
+      const wj = w + <usize>j * vs + off;
+      memory.copy(wj, x + <usize>j * vs + off, (<usize>len) << 3);
+      for (let i = 0; i < nb; i++) axpyN(wj, v + <usize>i * vs + off, -0.5 * load<f64>(mm + ((<usize>(i * b + j)) << 3)), len);
+    }
+    for (let s = 0; s < nb; s++) packPair(v + <usize>s * vs, w + <usize>s * vs, m, s, nb, xa, yb, g0, g1);
+  }
+}
+
 /**
  * Reduces the symmetric matrix (padded packed lower triangle a, order n) to a band of
  * half-bandwidth bandB by orthogonal similarity (see above): afterwards row i holds its band
@@ -1059,18 +1148,18 @@ export function reduceToBand(a: usize, n: i32, work: usize): void {
   const b = bandB;
   const np = (n + 3) & ~3;
   const vs = (<usize>np) << 3;
-  const v = work;
-  const avt = v + <usize>b * vs;
-  const x = avt + <usize>b * vs;
-  const w = x + <usize>b * vs;
-  const vp = w + <usize>b * vs;
-  const xa = vp + <usize>b * vs;
-  const yb = xa + <usize>(2 * b) * vs;
-  const tm = yb + <usize>(2 * b) * vs;
-  const mm = tm + ((<usize>(b * b)) << 3);
-  const tau = mm + ((<usize>(b * b)) << 3);
-  const z = tau + ((<usize>b) << 3);
-  const ap = z + ((<usize>b) << 3); // per-thread scratch, SYMM_SCRATCH bytes each
+  const nt = max(thrN, 1);
+  const v = bandBuf(work, np, b, nt, B_V);
+  const avt = bandBuf(work, np, b, nt, B_AV);
+  const vp = bandBuf(work, np, b, nt, B_VP);
+  const xa = bandBuf(work, np, b, nt, B_XA);
+  const yb = bandBuf(work, np, b, nt, B_YB);
+  const tm = bandBuf(work, np, b, nt, B_T);
+  const mm = bandBuf(work, np, b, nt, B_M);
+  const tau = bandBuf(work, np, b, nt, B_TAU);
+  const z = bandBuf(work, np, b, nt, B_Z);
+  const ap = bandBuf(work, np, b, nt, B_SCRATCH);
+  const parts = bandBuf(work, np, b, nt, B_PARTS);
   let top = n - 1;
   while (top >= b + 1) {
     const r0 = max(b + 1, top - b + 1);
@@ -1118,16 +1207,18 @@ export function reduceToBand(a: usize, n: i32, work: usize): void {
     if (!run(JOB_SYMM_LEFT)) return;
     if (!run(JOB_SYMM_RIGHT)) return;
 
-    // X = (AV) T, column j = Σ_{i ≤ j} T[i][j] (AV)_i
-    for (let j = 0; j < nb; j++) {
-      const xj = x + <usize>j * vs;
-      memory.fill(xj, 0, (<usize>m) << 3);
-      for (let i = 0; i <= j; i++) axpyN(xj, avt + <usize>i * vs, load<f64>(tm + ((<usize>(i * b + j)) << 3)), m);
-    }
-    // M = Tᵀ (Vᵀ X); mm first holds Vᵀ X
+    // X = (AV) T and the parts of Vᵀ X (threaded job), then M = Tᵀ (Vᵀ X); mm first holds Vᵀ X
+    // (args: a, m, vp, bq, avt, np as for the product; then work, b, nb)
+    store<u32>(args, <u32>work, 28);
+    store<i32>(args, b, 32);
+    store<i32>(args, nb, 36);
+    if (!run(JOB_BAND_X)) return;
     for (let i = 0; i < nb; i++) {
-      for (let j = 0; j < nb; j++) store<f64>(z + ((<usize>j) << 3), dotN(v + <usize>i * vs, x + <usize>j * vs, m));
-      for (let j = 0; j < nb; j++) store<f64>(mm + ((<usize>(i * b + j)) << 3), load<f64>(z + ((<usize>j) << 3)));
+      for (let j = 0; j < nb; j++) {
+        let sum = 0.0;
+        for (let p = 0; p < SYMV_PARTS; p++) sum += load<f64>(parts + ((<usize>((p * b + i) * b + j)) << 3));
+        store<f64>(mm + ((<usize>(i * b + j)) << 3), sum);
+      }
     }
     for (let j = 0; j < nb; j++) {
       // column j of Tᵀ (VᵀX), bottom-up so that the column can be overwritten in place
@@ -1137,15 +1228,9 @@ export function reduceToBand(a: usize, n: i32, work: usize): void {
         store<f64>(mm + ((<usize>(i * b + j)) << 3), s);
       }
     }
-    // W = X − ½ V M
-    for (let j = 0; j < nb; j++) {
-      const wj = w + <usize>j * vs;
-      memory.copy(wj, x + <usize>j * vs, (<usize>m) << 3);
-      for (let i = 0; i < nb; i++) axpyN(wj, v + <usize>i * vs, -0.5 * load<f64>(mm + ((<usize>(i * b + j)) << 3)), m);
-    }
-
-    // A[0..m) −= V Wᵀ + W Vᵀ: X = −[V W], Y = [W V] packed, the Gram's threaded SYRK.
-    for (let s = 0; s < nb; s++) packPair(v + <usize>s * vs, w + <usize>s * vs, m, s, nb, xa, yb);
+    // W = X − ½ V M and the packed operands X = −[V W], Y = [W V] (threaded job), then
+    // A[0..m) −= V Wᵀ + W Vᵀ (the threaded SYR2K).
+    if (!run(JOB_BAND_W)) return;
     if (!syr2kPacked(a, m, nb, xa, yb)) return;
     top = r0 - 1;
   }
@@ -1273,6 +1358,8 @@ const JOB_SYMV: i32 = 5;
 const JOB_SYMM_LEFT: i32 = 6;
 const JOB_SYMM_RIGHT: i32 = 7;
 const JOB_SYR2K: i32 = 8;
+const JOB_BAND_X: i32 = 9;
+const JOB_BAND_W: i32 = 10;
 
 const OWNER_SPIN: i32 = 1 << 16; // atomic loads before the owner sleeps in a join
 const HELPER_SPIN: i32 = 1 << 18; // … and a helper between jobs (the next step's job comes soon)
@@ -1354,6 +1441,16 @@ function runJob(args: usize, job: i32, tid: i32, nt: i32): void {
       blk = load<i32>(args, 28);
     if (job == JOB_SYRK) syrkRange(ap, bp, pb, pc, c, g0, g1, blk);
     else syrkRangeRows(ap, bp, pb, pc, c, g0, g1, blk);
+  } else if (job == JOB_BAND_X || job == JOB_BAND_W) {
+    const work = load<u32>(args, 28);
+    const m = load<i32>(args, 4);
+    const np = load<i32>(args, 20);
+    const b = load<i32>(args, 32);
+    const nb = load<i32>(args, 36);
+    const pa = evenSplit(SYMV_PARTS, tid, nt);
+    const pb = evenSplit(SYMV_PARTS, tid + 1, nt);
+    if (job == JOB_BAND_X) bandXParts(work, m, np, b, nb, nt, pa, pb);
+    else bandWParts(work, m, np, b, nb, nt, pa, pb);
   } else if (job == JOB_SYMM_LEFT) {
     // row group g costs ∝ g + 1
     const m = load<i32>(args, 4);
