@@ -1083,59 +1083,44 @@ function partGroups(m: i32, p: i32): i32 {
   return evenSplit((m + 3) >> 2, p, SYMV_PARTS);
 }
 
-/** Parts [pa, pb) of X = (AV) T (column j = Σ_{i ≤ j} T[i][j] (AV)_i) and of Vᵀ X, each part's
- *  b×b sums in its own slot. */
-function bandXParts(work: usize, m: i32, np: i32, b: i32, nb: i32, nt: i32, pa: i32, pb: i32): void {
-  const vs = (<usize>np) << 3;
-  const v = bandBuf(work, np, b, nt, B_V);
-  const avt = bandBuf(work, np, b, nt, B_AV);
-  const x = bandBuf(work, np, b, nt, B_X);
-  const tm = bandBuf(work, np, b, nt, B_T);
-  const parts = bandBuf(work, np, b, nt, B_PARTS);
-  for (let p = pa; p < pb; p++) {
-    const c0 = partGroups(m, p) << 2;
-    const c1 = min(partGroups(m, p + 1) << 2, m);
-    const sums = parts + ((<usize>(p * b * b)) << 3);
-    if (c1 <= c0) {
-      memory.fill(sums, 0, (<usize>(b * b)) << 3); // an empty part still adds its (zero) sums
-      continue;
-    }
-    const off = (<usize>c0) << 3;
-    const len = c1 - c0;
-    for (let j = 0; j < nb; j++) {
-      const xj = x + <usize>j * vs + off;
-      memory.fill(xj, 0, (<usize>len) << 3);
-      for (let i = 0; i <= j; i++) axpyN(xj, avt + <usize>i * vs + off, load<f64>(tm + ((<usize>(i * b + j)) << 3)), len);
-    }
-    for (let i = 0; i < nb; i++) {
-      for (let j = 0; j < nb; j++) store<f64>(sums + ((<usize>(i * b + j)) << 3), dotN(v + <usize>i * vs + off, x + <usize>j * vs + off, len));
-    }
-  }
-}
-
-/** Parts [pa, pb) of W = X − ½ V M, and of the packed operands of the SYR2K. */
-function bandWParts(work: usize, m: i32, np: i32, b: i32, nb: i32, nt: i32, pa: i32, pb: i32): void {
+/** Parts [pa, pb) of the vector work, in two phases (two jobs, M is formed in between):
+ *  JOB_BAND_X: X = (AV) T (column j = Σ_{i ≤ j} T[i][j] (AV)_i) and Vᵀ X, each part's b×b sums
+ *  in its own slot; JOB_BAND_W: W = X − ½ V M and the packed operands of the SYR2K. */
+function bandVectorParts(job: i32, work: usize, m: i32, np: i32, b: i32, nb: i32, nt: i32, pa: i32, pb: i32): void {
   const vs = (<usize>np) << 3;
   const v = bandBuf(work, np, b, nt, B_V);
   const x = bandBuf(work, np, b, nt, B_X);
-  const w = bandBuf(work, np, b, nt, B_W);
-  const mm = bandBuf(work, np, b, nt, B_M);
-  const xa = bandBuf(work, np, b, nt, B_XA);
-  const yb = bandBuf(work, np, b, nt, B_YB);
   for (let p = pa; p < pb; p++) {
     const g0 = partGroups(m, p);
     const g1 = partGroups(m, p + 1);
     const c0 = g0 << 2;
-    const c1 = min(g1 << 2, m);
-    if (c1 <= c0) continue;
+    const len = min(g1 << 2, m) - c0;
     const off = (<usize>c0) << 3;
-    const len = c1 - c0;
-    for (let j = 0; j < nb; j++) {
-      const wj = w + <usize>j * vs + off;
-      memory.copy(wj, x + <usize>j * vs + off, (<usize>len) << 3);
-      for (let i = 0; i < nb; i++) axpyN(wj, v + <usize>i * vs + off, -0.5 * load<f64>(mm + ((<usize>(i * b + j)) << 3)), len);
+    if (job == JOB_BAND_X) {
+      const avt = bandBuf(work, np, b, nt, B_AV);
+      const tm = bandBuf(work, np, b, nt, B_T);
+      const sums = bandBuf(work, np, b, nt, B_PARTS) + ((<usize>(p * b * b)) << 3);
+      memory.fill(sums, 0, (<usize>(b * b)) << 3); // an empty part still adds its (zero) sums
+      for (let j = 0; j < nb && len > 0; j++) {
+        const xj = x + <usize>j * vs + off;
+        memory.fill(xj, 0, (<usize>len) << 3);
+        for (let i = 0; i <= j; i++) axpyN(xj, avt + <usize>i * vs + off, load<f64>(tm + ((<usize>(i * b + j)) << 3)), len);
+      }
+      for (let i = 0; i < nb && len > 0; i++) {
+        for (let j = 0; j < nb; j++) store<f64>(sums + ((<usize>(i * b + j)) << 3), dotN(v + <usize>i * vs + off, x + <usize>j * vs + off, len));
+      }
+    } else if (len > 0) {
+      const w = bandBuf(work, np, b, nt, B_W);
+      const mm = bandBuf(work, np, b, nt, B_M);
+      for (let j = 0; j < nb; j++) {
+        const wj = w + <usize>j * vs + off;
+        memory.copy(wj, x + <usize>j * vs + off, (<usize>len) << 3);
+        for (let i = 0; i < nb; i++) axpyN(wj, v + <usize>i * vs + off, -0.5 * load<f64>(mm + ((<usize>(i * b + j)) << 3)), len);
+      }
+      const xa = bandBuf(work, np, b, nt, B_XA);
+      const yb = bandBuf(work, np, b, nt, B_YB);
+      for (let s = 0; s < nb; s++) packPair(v + <usize>s * vs, w + <usize>s * vs, m, s, nb, xa, yb, g0, g1);
     }
-    for (let s = 0; s < nb; s++) packPair(v + <usize>s * vs, w + <usize>s * vs, m, s, nb, xa, yb, g0, g1);
   }
 }
 
@@ -1449,8 +1434,7 @@ function runJob(args: usize, job: i32, tid: i32, nt: i32): void {
     const nb = load<i32>(args, 36);
     const pa = evenSplit(SYMV_PARTS, tid, nt);
     const pb = evenSplit(SYMV_PARTS, tid + 1, nt);
-    if (job == JOB_BAND_X) bandXParts(work, m, np, b, nb, nt, pa, pb);
-    else bandWParts(work, m, np, b, nb, nt, pa, pb);
+    bandVectorParts(job, work, m, np, b, nb, nt, pa, pb);
   } else if (job == JOB_SYMM_LEFT) {
     // row group g costs ∝ g + 1
     const m = load<i32>(args, 4);
