@@ -32,9 +32,12 @@
 //     the tridiagonalisation's symmetric mat-vec by 12 fixed row parts (equal triangle area,
 //     summed in part order — the same 12 parts with one thread) and its SYR2K by row
 //     micro-panels; the two-stage reduction's symmetric product by row groups (left part)
-//     and column groups (right part), its SYR2K by row micro-panels. Every result element is computed by one thread in the same order as
+//     and column groups (right part), its vector work by the same 12 fixed parts (its one
+//     reduction, Vᵀ X, summed per part and then in part order) and its SYR2K by row
+//     micro-panels. Every result element is computed by one thread in the same order as
 //     with one thread, so the singular values are bit-identical for any thread count. The
-//     panel's vector work, the band → tridiagonal stage, tqlrat and the scaling stay serial.
+//     panel's vector work (one-stage), the panel factorisation and T (two-stage), the band →
+//     tridiagonal stage, tqlrat and the scaling stay serial.
 //   * Synchronisation: a control block in the shared memory; per parallel job the owner
 //     bumps a generation counter and notifies, does its share, then waits for a done count
 //     (memory.atomic.wait32 in 1 ms slices after a short spin; helpers spin, then sleep on the
