@@ -5,9 +5,10 @@
 import '../engine/node-wasm-features.js';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildCatalogue, selectTypes, type Catalogue } from '../core/catalogue.js';
+import { buildCatalogue, isScorable, selectTypes, type Catalogue } from '../core/catalogue.js';
 import { SpectroscopeError } from '../core/errors.js';
 import { outputFileNames, resultsJson, sortedJson, unfrozenYaml } from '../core/export.js';
 import { loadModelFolder, type ModelFolder } from '../core/model.js';
@@ -16,6 +17,7 @@ import { scanModel, toScored } from '../engine/scan.js';
 import { listModelFolder } from './folder.js';
 import { PROGRESS_FORMAT, modelFingerprint, parseProgress, progressHeaderLine, progressRecordLine, tensorKey } from '../core/progress.js';
 import type { ScoreDetails } from '../core/spectrum.js';
+import { engineShape } from './engine-shape.js';
 import { formatBytes, formatCount, formatDuration } from './format.js';
 
 const HELP = `spectroscope — choose which layers to fine-tune with Spectrum (signal-to-noise of each weight matrix)
@@ -38,7 +40,8 @@ Options (scan):
   --types a,b        score exactly these types (names as \`inspect\` lists them)
   --out DIR          where to write the files (default: the current directory)
   --model-name NAME  name used in the file names (default: the folder's name); '/' and '_' become '-'
-  --workers N        engine workers, one matrix each (default: the number of cores)
+  --workers N        engine workers, one matrix each (default: the number of cores, or the number
+                     of matrices left when fewer, their spare cores then going to --threads)
   --threads T        threads inside each matrix (default 1; e.g. --workers 1 --threads 8 computes
                      one big matrix at a time on 8 cores, holding one matrix in memory instead of 8)
   --block-mb M       matrices larger than M MB of float32 are streamed (default 64): tall ones in
@@ -162,9 +165,19 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
   if (kept.size === 0) writeFileSync(progressPath, progressHeaderLine({ format: PROGRESS_FORMAT, fingerprint, model: modelName }));
   if (known.size) process.stderr.write(`spectroscope: resuming: ${known.size} matrices kept from an earlier scan of these files (--fresh to recompute)\n`);
 
-  const pool = createNodePool(new URL('./engine-worker.mjs', import.meta.url), {
-    ...(workersText ? { size: Number(workersText) } : {}),
+  const pending = new Set(
+    types
+      .flatMap((t) => t.modules)
+      .filter((m) => isScorable(m) && !known.has(m.name))
+      .map((m) => tensorKey(m.weight.file, m.weight.name)),
+  ).size;
+  const shape = engineShape(availableParallelism(), pending, {
+    ...(workersText ? { workers: Number(workersText) } : {}),
     ...(threadsText ? { threads: Number(threadsText) } : {}),
+  });
+  const pool = createNodePool(new URL('./engine-worker.mjs', import.meta.url), {
+    size: shape.workers,
+    threads: shape.threads,
     ...(blockText ? { blockBytes: Number(blockText) * 1e6 } : {}),
   });
   const tty = process.stderr.isTTY === true;
@@ -225,7 +238,7 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
   for (const f of failed) process.stderr.write(`spectroscope: warning: ${f.module.weight.file}: ${f.module.name} not scored: ${f.error}\n`);
   const backend = (await pool.backend().catch(() => 'wasm')) ?? 'wasm';
   process.stderr.write(
-    `spectroscope: scored ${scored.length - failed.length} of ${scored.length} modules in ${types.length} types (${formatDuration(outcome.seconds)}, ${backend}, ${pool.size} workers); wrote ${names.yaml} and 2 JSON files to ${outDir}\n`,
+    `spectroscope: scored ${scored.length - failed.length} of ${scored.length} modules in ${types.length} types (${formatDuration(outcome.seconds)}, ${backend}, ${pool.size} worker${pool.size === 1 ? '' : 's'}${shape.threads > 1 ? ` × ${shape.threads} threads` : ''}); wrote ${names.yaml} and 2 JSON files to ${outDir}\n`,
   );
   return 0;
 }
