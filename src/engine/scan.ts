@@ -52,6 +52,12 @@ export function toScored(results: ModuleResult[]): ScoredModule[] {
   return results.map((r) => ({ name: r.module.name, type: r.module.type, score: r.details ? r.details.score : NaN }));
 }
 
+/** The engine's job for one module's weight matrix. */
+export function matrixJob(m: ModuleInfo, id: number, source: SourceRef): MatrixJob {
+  const w = m.weight;
+  return { id, source, tensor: w.name, offset: w.offset, byteLength: w.byteLength, dtype: m.dtype as FloatDtype, rows: m.rows, cols: m.cols };
+}
+
 export async function scanModel(opts: ScanOptions): Promise<ScanOutcome> {
   const t0 = performance.now();
   const modules = opts.types.flatMap((t) => t.modules);
@@ -103,16 +109,7 @@ export async function scanModel(opts: ScanOptions): Promise<ScanOutcome> {
   await Promise.all(
     order.map(async ({ g, i }) => {
       const m = g[0]!;
-      const job: MatrixJob = {
-        id: i,
-        source: opts.sourceRef(m.weight.file),
-        tensor: m.weight.name,
-        offset: m.weight.offset,
-        byteLength: m.weight.byteLength,
-        dtype: m.dtype as FloatDtype,
-        rows: m.rows,
-        cols: m.cols,
-      };
+      const job = matrixJob(m, i, opts.sourceRef(m.weight.file));
       const r = cancelled ? { id: i, error: 'cancelled', code: 'cancelled' } : await opts.pool.run(job);
       if (isFailure(r)) {
         for (const mod of g) results.set(mod.name, { module: mod, error: r.error });

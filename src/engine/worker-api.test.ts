@@ -14,6 +14,7 @@ import { loadModelFolder } from '../core/model.js';
 import { expectClose } from '../testing/compare.js';
 import { oracleRuns, sharedModelDirs } from '../testing/shared-models.js';
 import { createEngineWorker } from './worker-api.js';
+import { matrixJob } from './scan.js';
 import { isFailure } from './types.js';
 import { writeSafetensors, encodeFloats, randomNormal } from '../testing/safetensors-writer.js';
 import { type ByteSource, MemorySource } from '../core/bytesource.js';
@@ -33,16 +34,7 @@ describe('engine against oracle_details.json', () => {
       await engine.init({ blockBytes: 4096 });
       let checked = 0;
       for (const m of selectTypes(cat, { allTypes: true }).types.flatMap((t) => t.modules)) {
-        const r = await engine.compute({
-          id: 0,
-          source: { name: m.weight.file },
-          tensor: m.weight.name,
-          offset: m.weight.offset,
-          byteLength: m.weight.byteLength,
-          dtype: m.dtype as FloatDtype,
-          rows: m.rows,
-          cols: m.cols,
-        });
+        const r = await engine.compute(matrixJob(m, 0, { name: m.weight.file }));
         if (isFailure(r)) throw new Error(`${m.name}: ${r.error}`);
         const ref = run.details[m.name]!;
         expect(r.singularValues.length, m.name).toBe(ref.singular_values.length);

@@ -97,13 +97,10 @@ async function singularValuesGpu(
   const { rows, cols } = job;
   let g: Float64Array;
   if (streamsInRowBlocks(rows, cols, blockBytes)) {
-    const acc = gpu.accumulator(cols);
-    try {
+    g = await using(gpu.accumulator(cols), async (acc) => {
       await forEachRowBlock(src, job, blockBytes, (block, n) => acc.addRows(block, n));
-      g = await acc.finish();
-    } finally {
-      acc.dispose();
-    }
+      return acc.finish();
+    });
   } else {
     g = await gpu.gram(await readWhole(src, job), rows, cols);
   }
@@ -119,24 +116,27 @@ async function singularValuesOf(
   const { rows, cols } = job;
   if (rows === 0 || cols === 0) throw new KernelError('bad-shape', `${job.tensor} is empty (${rows}×${cols})`);
   if (streamsInRowBlocks(rows, cols, blockBytes)) {
-    const acc = linalg.gramAccumulator(cols);
-    try {
+    return using(linalg.gramAccumulator(cols), async (acc) => {
       await forEachRowBlock(src, job, blockBytes, (block, n) => acc.addRows(block, n));
       return { singularValues: acc.singularValues(), bytesRead: job.byteLength };
-    } finally {
-      acc.dispose();
-    }
+    });
   }
   if (streamsInColumnSlabs(rows, cols, blockBytes)) {
-    const acc = linalg.columnGramAccumulator(rows);
-    try {
+    return using(linalg.columnGramAccumulator(rows), async (acc) => {
       const bytesRead = await forEachColumnSlab(src, job, blockBytes, (slab, n) => acc.addColumns(slab, n));
       return { singularValues: acc.singularValues(), bytesRead };
-    } finally {
-      acc.dispose();
-    }
+    });
   }
   return { singularValues: linalg.singularValues(await readWhole(src, job), rows, cols), bytesRead: job.byteLength };
+}
+
+/** use(acc), then acc.dispose() however it ends (an accumulator holds WASM or GPU memory). */
+async function using<A extends { dispose(): void }, R>(acc: A, use: (acc: A) => Promise<R>): Promise<R> {
+  try {
+    return await use(acc);
+  } finally {
+    acc.dispose();
+  }
 }
 
 /**

@@ -22,24 +22,15 @@ import { type CsvRow, figuresCsv, pythonSnippet } from '../../core/export-extra.
 import { modelFingerprint, tensorKey } from '../../core/progress.js';
 import { type EnginePlan, type ThreadsChoice, coreCount, parseThreadsParam, planEngine } from './engine-plan.js';
 import { type Arranged, type PickedFile, arrange } from './files.js';
-import { type ScanSummary, type StoredModule, type StoredRecord, scanStore } from './store.js';
+import { type ScanSummary, type StoredModule, type StoredType, type StoredRecord, scanStore } from './store.js';
 
 export type BackendChoice = 'auto' | 'wasm' | 'webgpu';
 
 /** What the views know of a module: the same shape IndexedDB keeps, so stored scans reopen as they were. */
 export type ModuleView = StoredModule;
 
-export interface TypeView {
-  name: string;
-  modules: ModuleView[];
-  defaultSelected: boolean;
-  /** At least one module can be scored. */
-  scorable: boolean;
-  shapes: string[];
-  dtypes: string[];
-  oneD: boolean;
-  embedding: boolean;
-}
+/** A type as the views show it: what the store keeps (scorable: at least one module can be scored). */
+export type TypeView = StoredType;
 
 export interface Outcome {
   /** NaN when it failed. */

@@ -25,18 +25,7 @@
 //
 // No alignment is assumed anywhere (v128 loads/stores are unaligned-safe in wasm, and row
 // segments of a band start at arbitrary doubles anyway).
-
-/** a·b + c, lane-wise: f64x2.relaxed_madd (one rounding) in relaxed-SIMD builds, otherwise
- *  mul + add. ASC_FEATURE_RELAXED_SIMD is a compile-time constant. (Same helper as in
- *  linalg.ts; duplicated so this module stands alone. Binaryen -O3 inlines it.) */
-function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f64x2.relaxed_madd(a, b, c);
-  return f64x2.add(f64x2.mul(a, b), c);
-}
-
-function hsum(v: v128): f64 {
-  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
-}
+import { axpyN, dotN, hsum, madd } from './vec';
 
 /** Effective half-bandwidth: a band wider than n−1 is just a dense matrix. */
 function effBand(n: i32, b: i32): i32 {
@@ -177,8 +166,8 @@ function symUpdate(dp: usize, ld: usize, len: i32, v: usize, w: usize, tau: f64)
     const r0 = dp + <usize>i * ld;
     const io = (<usize>i) << 3;
     const v0 = load<f64>(v + io);
-    store<f64>(w + io, load<f64>(w + io) + dot(r0, v, i) + load<f64>(r0 + io) * v0);
-    axpy(w, r0, i, v0);
+    store<f64>(w + io, load<f64>(w + io) + dotN(r0, v, i) + load<f64>(r0 + io) * v0);
+    axpyN(w, r0, v0, i);
   }
   let wv: f64 = 0;
   for (let k = 0; k < len; k++) {
@@ -260,29 +249,6 @@ function rank2Rows(r0: usize, r1: usize, cnt: i32, x: usize, y: usize, a0: f64, 
   }
 }
 
-/** Dot product of two contiguous vectors of length cnt. */
-function dot(x: usize, y: usize, cnt: i32): f64 {
-  let s0 = f64x2.splat(0),
-    s1 = f64x2.splat(0);
-  let c = 0;
-  for (; c + 3 < cnt; c += 4) {
-    const o = (<usize>c) << 3;
-    s0 = madd(v128.load(x + o), v128.load(y + o), s0);
-    s1 = madd(v128.load(x + o, 16), v128.load(y + o, 16), s1);
-  }
-  if (c + 1 < cnt) {
-    const o = (<usize>c) << 3;
-    s0 = madd(v128.load(x + o), v128.load(y + o), s0);
-    c += 2;
-  }
-  let s = hsum(f64x2.add(s0, s1));
-  if (c < cnt) {
-    const o = (<usize>c) << 3;
-    s += load<f64>(x + o) * load<f64>(y + o);
-  }
-  return s;
-}
-
 /** Second result of dot2. */
 let dot2b: f64 = 0;
 
@@ -319,20 +285,6 @@ function dot2(x0: usize, x1: usize, y: usize, cnt: i32): f64 {
   }
   dot2b = t;
   return s;
-}
-
-/** y[0..cnt) += a·x[0..cnt). */
-function axpy(y: usize, x: usize, cnt: i32, a: f64): void {
-  const av = f64x2.splat(a);
-  let c = 0;
-  for (; c + 1 < cnt; c += 2) {
-    const o = (<usize>c) << 3;
-    v128.store(y + o, madd(av, v128.load(x + o), v128.load(y + o)));
-  }
-  if (c < cnt) {
-    const o = (<usize>c) << 3;
-    store<f64>(y + o, load<f64>(y + o) + a * load<f64>(x + o));
-  }
 }
 
 /** y[0..cnt) += a0·x0[0..cnt) + a1·x1[0..cnt) (one load/store of y for two rows). */
@@ -381,7 +333,7 @@ function chase(rp: usize, ld: usize, m: i32, len: i32, v: usize, tau: f64, u: us
   if (i < m) {
     const row = rp + <usize>i * ld;
     const io = (<usize>i) << 3;
-    const p = dot(row, v, len);
+    const p = dotN(row, v, len);
     store<f64>(pb + io, p);
     store<f64>(u + io, load<f64>(row) - tau * p);
   }
@@ -400,8 +352,8 @@ function chase(rp: usize, ld: usize, m: i32, len: i32, v: usize, tau: f64, u: us
         const io = (<usize>i) << 3;
         axpy2(y1, row, row + ld, c1, load<f64>(u + io), load<f64>(u + io, 8));
       }
-      if (i < m) axpy(y1, rp + <usize>i * ld + 8, c1, load<f64>(u + ((<usize>i) << 3)));
-      axpy(y1, v1, c1, -tau * up);
+      if (i < m) axpyN(y1, rp + <usize>i * ld + 8, load<f64>(u + ((<usize>i) << 3)), c1);
+      axpyN(y1, v1, -tau * up, c1);
     }
     for (i = 0; i + 1 < m; i += 2) {
       const row = rp + <usize>i * ld + 8;

@@ -28,6 +28,7 @@
 // edge cases and the Gram takes half of k²·8 bytes.
 
 import { bandToTridiagonal, bandWorkBytes } from './band';
+import { axpyN, dotN, hsum, madd } from './vec';
 
 export { bandWorkBytes };
 
@@ -125,16 +126,6 @@ export function reset(): void {
 // loads + 4 splat loads for 8 vector mul+add pairs (Zen3/Intel: 2 mul + 2 add ports → FP
 // bound, which is what we want). In the relaxed-SIMD build each mul+add pair is one
 // f64x2.relaxed_madd (FMA); the plain build (Node 20, Safari) keeps mul+add.
-
-/** a·b + c, lane-wise. With --enable relaxed-simd this is f64x2.relaxed_madd (a fused
- *  multiply-add where the hardware has one: one rounding instead of two, so never less
- *  accurate); otherwise mul + add. ASC_FEATURE_RELAXED_SIMD is a compile-time constant, so
- *  each build contains exactly one of the two forms. (Binaryen -O3 inlines it; no
- *  @inline decorator, which prettier cannot parse on a function.) */
-function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f64x2.relaxed_madd(a, b, c);
-  return f64x2.add(f64x2.mul(a, b), c);
-}
 
 const KC: i32 = 256;
 const MCG: i32 = 32;
@@ -387,10 +378,6 @@ export function zeroF64(p: usize, n: usize): void {
 // This routine now only finishes the last (cache-resident) rows of tridiagonalizeBlocked
 // below, and serves as its reference in the tests.
 
-function hsum(v: v128): f64 {
-  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
-}
-
 /** row[0..len] −= u[r] w[c] + w[r] u[c] (row r of the pending rank-2 update, len = r). */
 function updateRow(row: usize, len: i32, u: usize, w: usize, ur: f64, wr: f64): void {
   const urv = f64x2.splat(ur),
@@ -587,23 +574,6 @@ export function tridiagWorkBytes(n: i32): usize {
   // unblocked tail 4·np | W: nb·np | two packed panels 2·(2nb·np) | y: np
   // | mat-vec parts 1.. : (SYMV_PARTS − 1)·np   (float64)
   return (5 * np + 5 * nb * np + <usize>(SYMV_PARTS - 1) * np) << 3;
-}
-
-function dotN(x: usize, y: usize, n: i32): f64 {
-  let s0 = f64x2.splat(0),
-    s1 = f64x2.splat(0);
-  let c = 0;
-  for (; c + 3 < n; c += 4) {
-    const o = (<usize>c) << 3;
-    s0 = madd(v128.load(x + o), v128.load(y + o), s0);
-    s1 = madd(v128.load(x + o, 16), v128.load(y + o, 16), s1);
-  }
-  let s = hsum(f64x2.add(s0, s1));
-  for (; c < n; c++) {
-    const o = (<usize>c) << 3;
-    s += load<f64>(x + o) * load<f64>(y + o);
-  }
-  return s;
 }
 
 /** p += (rows r0..r1 of A) v, both ways: p[r] += A[r][0..r]·v[0..r] and p[0..r) +=
@@ -927,20 +897,6 @@ function bandBuf(work: usize, np: i32, b: i32, nt: i32, which: i32): usize {
   if (which > B_SCRATCH) p += <usize>nt * SYMM_SCRATCH;
   if (which > B_PARTS) p += <usize>SYMV_PARTS * sq;
   return p;
-}
-
-/** y[0..n) += s·x[0..n). */
-function axpyN(y: usize, x: usize, s: f64, n: i32): void {
-  const sv = f64x2.splat(s);
-  let c = 0;
-  for (; c + 1 < n; c += 2) {
-    const o = (<usize>c) << 3;
-    v128.store(y + o, madd(sv, v128.load(x + o), v128.load(y + o)));
-  }
-  if (c < n) {
-    const o = (<usize>c) << 3;
-    store<f64>(y + o, load<f64>(y + o) + s * load<f64>(x + o));
-  }
 }
 
 /** Panel factorisation (see above): rows top … r0, reflector j = top − i into V_j (zeroed
