@@ -389,7 +389,7 @@ class Accumulation implements GpuGramAccumulator {
     const params = new Uint32Array(8);
     for (let t0 = 0; t0 < tCount; t0 += passLen) {
       for (const band of this.bands) {
-        params.set([this.k, this.kp, t0, Math.min(tCount, t0 + passLen), strideT, strideI, band.row0, 0]);
+        params.set([this.k, this.kp, t0, Math.min(tCount, t0 + passLen), strideT, strideI, band.row0, 0 /* opaqueZero */]);
         d.queue.writeBuffer(this.params!, 0, params); // ordered before the submit below
         const enc = d.createCommandEncoder({ label: 'gram' });
         const pass = enc.beginComputePass();

@@ -26,10 +26,16 @@
  * The host combines s + c in float64 (exact for an f32 pair) and hands G to the float64
  * eigensolver.
  *
- * CAVEAT (WGSL spec, "Reassociation and Fusion"): an implementation may reassociate f32
- * expressions, which can fold err and e to 0 (Metal with fast-math, some naga paths). That is
- * why createGpuGram() runs this very pipeline on a probe matrix and refuses the device when the
- * result is not accurate to 1e-11 (plain f32 gives ~1e-6 there); the caller then stays on WASM.
+ * CAVEAT (WGSL spec, "Reassociation and Fusion"): an implementation may reassociate and fuse
+ * f32 expressions, which can fold err and e to 0. NVIDIA's driver did exactly that to the first
+ * version of this kernel (probe error 7.8e-7 on an H200, the same as plain f32). So every
+ * intermediate of TwoProduct and TwoSum now passes through opq(): an XOR of its bits with a
+ * uniform that is always 0. A compiler cannot prove that value, so it cannot see through opq()
+ * and is left no algebra to apply: the only freedom it keeps is fusing an exact product into an
+ * add, which changes nothing here. createGpuGram() still runs this very pipeline on a probe
+ * matrix and refuses the device when the result is not accurate to 1e-11 (plain f32 gives ~1e-6
+ * there); the caller then stays on WASM, so a compiler that still breaks it costs speed, never
+ * accuracy.
  *
  * Range: products and sums must stay normal f32. The host only accepts inputs with
  * max|x| ≤ 2^32 (no overflow for any n) and max|x| ≥ 2^-24 (anything flushed to zero is then
@@ -63,7 +69,7 @@ struct Params {
   strideT: u32,  // element strides of X(t, i) in x
   strideI: u32,
   row0: u32,     // first tile row of the band that g holds
-  _pad: u32,
+  opaqueZero: u32, // always 0: see opq()
 };
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -87,26 +93,36 @@ fn hi12(a: vec4<f32>) -> vec4<f32> {
   return bitcast<vec4<f32>>((bitcast<vec4<u32>>(a) + vec4<u32>(0x800u)) & vec4<u32>(0xfffff000u));
 }
 
+// Always zero (the host writes 0), but a compiler cannot know that: opq(x) is x, yet no
+// algebra can see through it. Every intermediate of TwoProduct and TwoSum passes through one,
+// so the order of evaluation below is the only one the compiler can use (see CAVEAT above).
+fn opq(x: vec4<f32>) -> vec4<f32> {
+  return bitcast<vec4<f32>>(bitcast<vec4<u32>>(x) ^ vec4<u32>(P.opaqueZero));
+}
+
 // (s, c) += a * b for 4 columns, without rounding error except in c.
 fn dot2(s: ptr<function, vec4<f32>>, c: ptr<function, vec4<f32>>, a: f32, ah: f32, al: f32, b: vec4<f32>, bh: vec4<f32>, bl: vec4<f32>) {
-  let p = a * b;
   if (COMPENSATED) {
-    let e = ((ah * bh - p) + ah * bl + al * bh) + al * bl; // TwoProduct: p + e == a*b
-    let s1 = *s + p;                                       // TwoSum: s1 + err == s + p
-    let z = s1 - *s;
-    let err = (*s - (s1 - z)) + (p - z);
+    let p = opq(a * b);                         // fl(a·b), fixed: no later fma can absorb it
+    let e1 = opq(ah * bh - p);                  // TwoProduct (Dekker): every step is exact,
+    let e2 = opq(e1 + ah * bl);                 // so p + e == a·b
+    let e3 = opq(e2 + al * bh);
+    let e = e3 + al * bl;
+    let s1 = opq(*s + p);                       // TwoSum (Knuth): s1 + err == s + p
+    let z = opq(s1 - *s);
+    let err = opq(*s - opq(s1 - z)) + opq(p - z);
     *s = s1;
     *c = *c + (err + e);
   } else {
-    *s = *s + p;
+    *s = *s + a * b;
   }
 }
 
 // FastTwoSum (|s| >= |c|): keeps c within half an ulp of s so its own rounding stays tiny.
 fn renorm(s: ptr<function, vec4<f32>>, c: ptr<function, vec4<f32>>) {
   if (COMPENSATED) {
-    let h = *s + *c;
-    *c = *c - (h - *s);
+    let h = opq(*s + *c);
+    *c = *c - opq(h - *s);
     *s = h;
   }
 }
@@ -162,9 +178,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       let a = vec4<f32>(As[o + ty], As[o + ty + 16u], As[o + ty + 32u], As[o + ty + 48u]);
       let b = vec4<f32>(Bs[o + tx], Bs[o + tx + 16u], Bs[o + tx + 32u], Bs[o + tx + 48u]);
       let ah = hi12(a);
-      let al = a - ah;
+      let al = opq(a - ah); // exact; opaque so that al·bh is never rewritten as a·bh − ah·bh
       let bh = hi12(b);
-      let bl = b - bh;
+      let bl = opq(b - bh);
       dot2(&s0, &c0, a.x, ah.x, al.x, b, bh, bl);
       dot2(&s1, &c1, a.y, ah.y, al.y, b, bh, bl);
       dot2(&s2, &c2, a.z, ah.z, al.z, b, bh, bl);
