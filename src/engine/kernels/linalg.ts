@@ -34,10 +34,12 @@
 //     micro-panels; the two-stage reduction's symmetric product by row groups (left part)
 //     and column groups (right part), its vector work by the same 12 fixed parts (its one
 //     reduction, Vᵀ X, summed per part and then in part order) and its SYR2K by row
-//     micro-panels. Every result element is computed by one thread in the same order as
-//     with one thread, so the singular values are bit-identical for any thread count. The
-//     panel's vector work (one-stage), the panel factorisation and T (two-stage), the band →
-//     tridiagonal stage, tqlrat and the scaling stay serial.
+//     micro-panels; the band → tridiagonal stage by sweeps dealt round-robin and pipelined
+//     (a sweep's step waits until the previous sweep is 3 steps ahead: band.ts). Every
+//     result element is computed by one thread in the same order as with one thread, so the
+//     singular values are bit-identical for any thread count. The panel's vector work
+//     (one-stage), the panel factorisation and T (two-stage), tqlrat and the scaling stay
+//     serial.
 //   * Synchronisation: a control block in the shared memory; per parallel job the owner
 //     bumps a generation counter and notifies, does its share, then waits for a done count
 //     (memory.atomic.wait32 in 1 ms slices after a short spin; helpers spin, then sleep on the
@@ -356,12 +358,13 @@ async function startThreads(kind: 'relaxed' | 'plain', n: number, timeoutMs: num
 
 const teams = new WeakMap<Linalg, ThreadTeam>();
 
-/** Test hook: the next parallel job makes helper threads trap ('trap') or stop answering
- *  ('hang'). Returns false for a single-threaded Linalg. */
-export function injectHelperFaultForTesting(linalg: Linalg, mode: 'trap' | 'hang'): boolean {
+/** Test hook: the next parallel job (with `atStage2`, the next band-to-tridiagonal job of a
+ *  two-stage reduction) makes helper threads trap ('trap') or stop answering ('hang').
+ *  Returns false for a single-threaded Linalg. */
+export function injectHelperFaultForTesting(linalg: Linalg, mode: 'trap' | 'hang', atStage2 = false): boolean {
   const team = teams.get(linalg);
   if (!team) return false;
-  Atomics.store(new Int32Array(team.memory.buffer), (team.ctl >>> 2) + 5, mode === 'trap' ? 1 : 2);
+  Atomics.store(new Int32Array(team.memory.buffer), (team.ctl >>> 2) + 5, (mode === 'trap' ? 1 : 2) + (atStage2 ? 2 : 0));
   return true;
 }
 

@@ -63,10 +63,10 @@ describe('threads inside one matrix', () => {
     });
   }
 
-  it('the two-stage reduction (forced from order 64, band 8 and 32) is bit for bit the same with 1, 2 and 3 threads', async () => {
+  it('the two-stage reduction (forced from order 64, band 8 and 32; stage 2 pipelined over the threads) is bit for bit the same with 1, 2, 3 and 5 threads', async () => {
     for (const band of [8, 32]) {
       const twoStage = { band, fromOrder: 64 };
-      const las = await Promise.all([1, 2, 3].map((threads) => createLinalg({ threads, twoStage })));
+      const las = await Promise.all([1, 2, 3, 5].map((threads) => createLinalg({ threads, twoStage })));
       for (const [rows, cols] of [
         [803, 803],
         [389, 1030],
@@ -150,6 +150,16 @@ describe('threads inside one matrix', () => {
   });
 });
 
+/** What fn throws (undefined when it returns). */
+function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
 describe('a failing helper thread', () => {
   it('that traps: the call throws thread-failure at once, and the Linalg refuses further work', async () => {
     const la = await createLinalg({ threads: 2 });
@@ -172,15 +182,24 @@ describe('a failing helper thread', () => {
     const la = await createLinalg({ threads: 2, threadTimeoutMs: 200 });
     injectHelperFaultForTesting(la, 'hang');
     const t0 = performance.now();
-    let err: unknown;
-    try {
-      la.singularValues(lcgMatrix(600, 500, 9), 600, 500);
-    } catch (e) {
-      err = e;
-    }
+    const err = thrownBy(() => la.singularValues(lcgMatrix(600, 500, 9), 600, 500));
     expect(err).toBeInstanceOf(KernelError);
     expect((err as KernelError).code).toBe('thread-failure');
     expect(performance.now() - t0).toBeLessThan(10_000);
+  });
+
+  it('in stage 2, whose threads wait on each other: a trap or a hang there fails the call with thread-failure, no hang', async () => {
+    for (const mode of ['trap', 'hang'] as const) {
+      const la = await createLinalg({ threads: 2, threadTimeoutMs: 200, twoStage: { band: 8, fromOrder: 64 } });
+      expect(injectHelperFaultForTesting(la, mode, true)).toBe(true);
+      const t0 = performance.now();
+      const err = thrownBy(() => la.singularValues(lcgMatrix(600, 500, 9), 600, 500));
+      expect(err, mode).toBeInstanceOf(KernelError);
+      expect((err as KernelError).code, mode).toBe('thread-failure');
+      expect((err as KernelError).message, mode).toMatch(mode === 'trap' ? /trapped/ : /stopped answering/);
+      expect(performance.now() - t0, mode).toBeLessThan(10_000);
+      la.dispose();
+    }
   });
 
   it('single-threaded Linalgs have no helpers to fault', () => {

@@ -23,6 +23,14 @@
 // Householder reflectors, hence backward stable: the eigenvalues of the resulting
 // tridiagonal are those of A + δA with ‖δA‖ ~ c·ε·‖A‖.
 //
+// Threads (the shared-memory build): sweeps are dealt round-robin, sweep j to thread j mod nt,
+// and pipelined. Step k of sweep j works on rows [s, s+2b) with s = j+1+k·b, all in columns
+// ≥ s; step k+3 of sweep j−1 and every later one lie in rows ≥ s+2b, disjoint from it, while
+// steps ≤ k+2 of sweep j−1 touch what it reads. So step k of sweep j waits only until sweep
+// j−1 has finished step k+2 (or the sweep), published as a counter per thread. Every step
+// then sees exactly the data it sees in the one-thread order and does the same arithmetic:
+// results are bit-identical for any thread count.
+//
 // No alignment is assumed anywhere (v128 loads/stores are unaligned-safe in wasm, and row
 // segments of a band start at arbitrary doubles anyway).
 import { axpyN, dotN, hsum, madd } from './vec';
@@ -42,13 +50,18 @@ function vecLen(be: i32): usize {
   return (<usize>(be + 3)) & ~(<usize>1);
 }
 
-/** Bytes of scratch bandToTridiagonal needs for order n, half-bandwidth b. */
-export function bandWorkBytes(n: i32, b: i32): usize {
+/** Bytes between two threads' progress counters (one cache line each: no false sharing). */
+const PROGRESS_STRIDE: usize = 64;
+
+/** Bytes of scratch bandToTridiagonal (nt = 1) or bandCopyIn + bandSweeps on nt threads +
+ *  bandCopyOut need for order n, half-bandwidth b: the working band, then per thread four
+ *  vectors and a progress counter. */
+export function bandWorkBytes(n: i32, b: i32, nt: i32): usize {
   if (n < 1 || b < 1) return 0;
   const be = effBand(n, b);
   if (be <= 1) return 0; // already tridiagonal: copied straight from ab
   const wd = workDiags(n, be);
-  return (<usize>n * <usize>(wd + 1) + 4 * vecLen(be)) << 3;
+  return ((<usize>n * <usize>(wd + 1)) << 3) + <usize>max(nt, 1) * (((4 * vecLen(be)) << 3) + PROGRESS_STRIDE);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -377,31 +390,39 @@ function chase(rp: usize, ld: usize, m: i32, len: i32, v: usize, tau: f64, u: us
 /** Reduces the symmetric band matrix in `ab` (destroyed) to tridiagonal form by orthogonal
  *  similarity transformations: d[0..n) diagonal, e[i] couples i−1 and i, e[0] = 0.
  *  ab: compact lower band, row-major: row i holds A[i][i−b .. i] at ab + 8·(i·(b+1) + (c − i + b))
- *  for column c in [i−b, i]; slots with c < 0 hold 0. work: bandWorkBytes(n, b) bytes (not zeroed). */
+ *  for column c in [i−b, i]; slots with c < 0 hold 0. work: bandWorkBytes(n, b, 1) bytes (not
+ *  zeroed). One thread; the threaded form is bandCopyIn, bandSweeps on every thread, bandCopyOut. */
 export function bandToTridiagonal(ab: usize, n: i32, b: i32, d: usize, e: usize, work: usize): void {
-  if (n < 1) return;
-  const bs = <usize>(b + 1); // input row stride (doubles)
-  const be = b < 1 ? 0 : effBand(n, b);
-  if (be <= 1) {
-    // Already tridiagonal (or diagonal): A[i][i] at slot b, A[i][i−1] at slot b−1.
-    for (let i = 0; i < n; i++) {
-      const row = ab + ((<usize>i * bs) << 3);
-      store<f64>(d + ((<usize>i) << 3), load<f64>(row + ((<usize>b) << 3)));
-      store<f64>(e + ((<usize>i) << 3), i > 0 && b > 0 ? load<f64>(row + ((<usize>(b - 1)) << 3)) : 0.0);
-    }
+  if (!bandCopyIn(ab, n, b, work)) {
+    bandFromNarrow(ab, n, b, d, e);
     return;
   }
+  bandSweeps(n, b, work, 0, 1, 0, 0);
+  bandCopyOut(n, b, d, e, work);
+}
+
+/** d, e straight from a band that is already tridiagonal or diagonal (effective b ≤ 1):
+ *  A[i][i] at slot b, A[i][i−1] at slot b−1. */
+export function bandFromNarrow(ab: usize, n: i32, b: i32, d: usize, e: usize): void {
+  const bs = <usize>(b + 1);
+  for (let i = 0; i < n; i++) {
+    const row = ab + ((<usize>i * bs) << 3);
+    store<f64>(d + ((<usize>i) << 3), load<f64>(row + ((<usize>b) << 3)));
+    store<f64>(e + ((<usize>i) << 3), i > 0 && b > 0 ? load<f64>(row + ((<usize>(b - 1)) << 3)) : 0.0);
+  }
+}
+
+/** Copies the band into the working band in `work` (zeroing the extra bulge diagonals and the
+ *  c < 0 corner) and zeroes the progress counters. False when there is nothing to chase
+ *  (effective b ≤ 1: use bandFromNarrow). */
+export function bandCopyIn(ab: usize, n: i32, b: i32, work: usize): bool {
+  if (n < 1) return true;
+  const be = b < 1 ? 0 : effBand(n, b);
+  if (be <= 1) return false;
+  const bs = <usize>(b + 1); // input row stride (doubles)
   const wd = workDiags(n, be);
   const W = <usize>wd;
-  const ld: usize = W << 3; // a column steps by W doubles
   const a = work; // A[i][c] at a + 8·(i·W + c + W)
-  const vl = vecLen(be) << 3;
-  let v = a + ((<usize>n * (W + 1)) << 3);
-  let u = v + vl;
-  const w = u + vl;
-  const y = w + vl;
-
-  // Copy the band in, zeroing the extra (bulge) diagonals and the c < 0 corner.
   for (let i = 0; i < n; i++) {
     const dst = a + ((<usize>i * (W + 1)) << 3); // A[i][i − W]
     const lo = i - be > 0 ? i - be : 0; // first stored column of the input row
@@ -410,9 +431,62 @@ export function bandToTridiagonal(ab: usize, n: i32, b: i32, d: usize, e: usize,
     const src = ab + ((<usize>i * bs + <usize>(lo - i + b)) << 3);
     memory.copy(dst + ((<usize>zeros) << 3), src, (<usize>(i - lo + 1)) << 3);
   }
+  return true;
+}
 
-  for (let j = 0; j + 2 < n; j++) {
-    // Step 0: annihilate column j below the subdiagonal (rows j+1 .. j+len).
+/** Thread tid's scratch: four vectors, then its progress counter. */
+function threadScratch(n: i32, be: i32, work: usize, tid: i32): usize {
+  const W = <usize>workDiags(n, be);
+  return work + ((<usize>n * (W + 1)) << 3) + <usize>tid * (((4 * vecLen(be)) << 3) + PROGRESS_STRIDE);
+}
+
+/** Address of thread tid's progress counter (zeroed by the caller before the sweeps). */
+export function bandProgress(n: i32, b: i32, work: usize, tid: i32): usize {
+  const be = effBand(n, b);
+  return threadScratch(n, be, work, tid) + ((4 * vecLen(be)) << 3);
+}
+
+/** Spins, then sleeps in 20 µs slices, until the i32 at p reaches target. False when the
+ *  i32 at abort becomes non-zero or timeoutMs pass (a helper trapped or hangs). */
+function waitAtLeast(p: usize, target: i32, abort: usize, timeoutMs: i32): bool {
+  if (!ASC_FEATURE_THREADS) return true;
+  for (let s = 0; s < 4096; s++) if (atomic.load<i32>(p) >= target) return true;
+  const limit = <i64>timeoutMs * 1000000;
+  let waited: i64 = 0;
+  while (true) {
+    const cur = atomic.load<i32>(p);
+    if (cur >= target) return true;
+    if (atomic.load<i32>(abort) != 0 || waited >= limit) return false;
+    memory.atomic.wait32(p, cur, 20000);
+    waited += 20000;
+  }
+}
+
+/** Thread tid's share (of nt) of the chase: sweeps j ≡ tid (mod nt), in order, each step
+ *  waiting for the previous sweep as explained at the top. With nt > 1, abort is the address
+ *  of an i32 that becomes non-zero when another thread failed. False when it gave up. */
+export function bandSweeps(n: i32, b: i32, work: usize, tid: i32, nt: i32, abort: usize, timeoutMs: i32): bool {
+  const be = effBand(n, b);
+  const wd = workDiags(n, be);
+  const W = <usize>wd;
+  const ld: usize = W << 3; // a column steps by W doubles
+  const a = work; // A[i][c] at a + 8·(i·W + c + W)
+  const vl = vecLen(be) << 3;
+  let v = threadScratch(n, be, work, tid);
+  let u = v + vl;
+  const w = u + vl;
+  const y = w + vl;
+  const steps = (n + be - 1) / be + 4; // > the steps of any sweep, +3 for the lag
+  const mine = bandProgress(n, b, work, tid);
+  const prev = bandProgress(n, b, work, tid > 0 ? tid - 1 : nt - 1);
+
+  for (let j = tid; j + 2 < n; j += nt) {
+    // Progress of sweep j, published after each step: base + steps done; base + steps at the end.
+    const base = j * steps;
+    const prevBase = base - steps;
+    const waits = nt > 1 && j > 0;
+    // Step 0 starts by annihilating column j below the subdiagonal (rows j+1 .. j+len).
+    if (waits && !waitAtLeast(prev, prevBase + 3, abort, timeoutMs)) return false;
     let len = be < n - 1 - j ? be : n - 1 - j;
     const cp = a + ((<usize>(j + 1) * W + <usize>j + W) << 3); // A[j+1][j]
     for (let i = 0; i < len; i++) store<f64>(v + ((<usize>i) << 3), load<f64>(cp + <usize>i * ld));
@@ -420,7 +494,7 @@ export function bandToTridiagonal(ab: usize, n: i32, b: i32, d: usize, e: usize,
     store<f64>(cp, hBeta);
     for (let i = 1; i < len; i++) store<f64>(cp + <usize>i * ld, 0);
     let s = j + 1;
-    for (;;) {
+    for (let t = 1; ; t++) {
       // Two-sided update of the diagonal block [s, s+len).
       const dp = a + ((<usize>s * W + <usize>s + W) << 3);
       if (tau != 0) symUpdate(dp, ld, len, v, w, tau);
@@ -431,14 +505,26 @@ export function bandToTridiagonal(ab: usize, n: i32, b: i32, d: usize, e: usize,
       const m = be < n - s1 ? be : n - s1;
       const rp = a + ((<usize>s1 * W + <usize>s + W) << 3); // A[s1][s]
       tau = chase(rp, ld, m, len, v, tau, u, w, y);
-      const t = v;
+      const tmp = v;
       v = u;
-      u = t;
+      u = tmp;
       len = m;
       s = s1;
+      // Step t − 1 (the block at the old s and the rows below it) is done; step t starts here.
+      if (ASC_FEATURE_THREADS && nt > 1) {
+        atomic.store<i32>(mine, base + t);
+        if (waits && !waitAtLeast(prev, prevBase + min(t + 3, steps), abort, timeoutMs)) return false;
+      }
     }
+    if (ASC_FEATURE_THREADS && nt > 1) atomic.store<i32>(mine, base + steps);
   }
+  return true;
+}
 
+/** d, e from the working band once every sweep is done. */
+export function bandCopyOut(n: i32, b: i32, d: usize, e: usize, work: usize): void {
+  const W = <usize>workDiags(n, effBand(n, b));
+  const a = work;
   for (let i = 0; i < n; i++) {
     const diag = a + ((<usize>i * (W + 1) + W) << 3);
     store<f64>(d + ((<usize>i) << 3), load<f64>(diag));

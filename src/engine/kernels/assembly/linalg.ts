@@ -27,10 +27,14 @@
 // triangle of order kp = ceil4(k) (see rowOff below), so the 4×4 micro-kernel never needs
 // edge cases and the Gram takes half of k²·8 bytes.
 
-import { bandToTridiagonal, bandWorkBytes } from './band';
+import { bandCopyIn, bandCopyOut, bandFromNarrow, bandProgress, bandSweeps, bandWorkBytes as bandWorkBytesFor } from './band';
 import { axpyN, dotN, hsum, madd } from './vec';
 
-export { bandWorkBytes };
+/** Bytes of stage 2's scratch (bandToTridiagonal's) for order n, half-bandwidth b, with the
+ *  current thread count. */
+export function bandWorkBytes(n: i32, b: i32): usize {
+  return bandWorkBytesFor(n, b, max(thrN, 1));
+}
 
 // ---------------------------------------------------------------------------------------
 // Allocator
@@ -1291,6 +1295,7 @@ const C_JOB: usize = 12;
 const C_NT: usize = 16;
 const C_FAULT: usize = 20;
 const C_TIMEOUT: usize = 24;
+const ERR_GAVE_UP: i32 = 3; // in ERR: a thread stopped waiting for another (it hangs or failed)
 const C_ARGS: usize = 64;
 const CTL_BYTES: usize = 128;
 
@@ -1304,6 +1309,7 @@ const JOB_SYMM_RIGHT: i32 = 7;
 const JOB_SYR2K: i32 = 8;
 const JOB_BAND_X: i32 = 9;
 const JOB_BAND_W: i32 = 10;
+const JOB_BAND_CHASE: i32 = 11;
 
 const OWNER_SPIN: i32 = 1 << 16; // atomic loads before the owner sleeps in a join
 const HELPER_SPIN: i32 = 1 << 18; // … and a helper between jobs (the next step's job comes soon)
@@ -1409,6 +1415,12 @@ function runJob(args: usize, job: i32, tid: i32, nt: i32): void {
       // column group h costs ∝ groups − h: the mirrored split
       symmRight(a, m, vp, bq, av, ldc, sc, groups - triSplit(groups, nt - tid, nt), groups - triSplit(groups, nt - tid - 1, nt));
     }
+  } else if (job == JOB_BAND_CHASE) {
+    const ctl = args - C_ARGS; // only read when nt > 1, i.e. args is in the control block
+    if (!bandSweeps(load<i32>(args, 4), load<i32>(args, 8), load<u32>(args), tid, nt, ctl + C_ERR, nt > 1 ? load<i32>(ctl + C_TIMEOUT) : 0)) {
+      // stops the others' waits too; a trap's code (set by the host) is kept
+      if (ASC_FEATURE_THREADS) atomic.cmpxchg<i32>(ctl + C_ERR, 0, ERR_GAVE_UP);
+    }
   } else if (job == JOB_SYMV) {
     symvParts(
       load<u32>(args),
@@ -1457,8 +1469,9 @@ function join(): bool {
   while (true) {
     const done = atomic.load<i32>(ctl + C_DONE);
     if (done == want) return true;
-    if (atomic.load<i32>(ctl + C_ERR) != 0) {
-      thrFailed = 1;
+    const err = atomic.load<i32>(ctl + C_ERR);
+    if (err != 0) {
+      thrFailed = err == ERR_GAVE_UP ? 2 : 1;
       return false;
     }
     if (waited >= limit) {
@@ -1485,9 +1498,11 @@ export function helperLoop(ctl: usize, tid: i32, seen: i32): i32 {
     seen = g;
     const job = atomic.load<i32>(ctl + C_JOB);
     if (job == JOB_QUIT) return 0;
-    const fault = atomic.load<i32>(ctl + C_FAULT);
+    // test hook: 1 trap, 2 hang at this job; 3 trap, 4 hang at stage 2's job only
+    let fault = atomic.load<i32>(ctl + C_FAULT);
+    if (fault >= 3) fault = job == JOB_BAND_CHASE ? fault - 2 : 0;
     if (fault == 1) unreachable();
-    while (fault == 2 && atomic.load<i32>(ctl + C_FAULT) == 2) {
+    while (fault == 2 && atomic.load<i32>(ctl + C_FAULT) != 0) {
       // test hook: hang until the host terminates this thread
     }
     runJob(ctl + C_ARGS, job, tid, atomic.load<i32>(ctl + C_NT));
@@ -1549,7 +1564,24 @@ export function tridiagonalizeTwoStage(a: usize, n: i32, d: usize, e: usize, wor
       store<f64>(dst + ((<usize>t) << 3), c >= 0 ? load<f64>(row + ((<usize>c) << 3)) : 0.0);
     }
   }
-  bandToTridiagonal(ab, n, b, d, e, ab + bandCopyBytes(n));
+  const bw = ab + bandCopyBytes(n);
+  if (!bandCopyIn(ab, n, b, bw)) {
+    bandFromNarrow(ab, n, b, d, e);
+    return;
+  }
+  // Stage 2 on every thread (sweeps pipelined: see band.ts); progress counters start at 0.
+  const nt = max(thrN, 1);
+  for (let t = 0; t < nt; t++) store<i32>(bandProgress(n, b, bw, t), 0);
+  const args = argBase();
+  store<u32>(args, <u32>bw);
+  store<i32>(args, n, 4);
+  store<i32>(args, b, 8);
+  if (!run(JOB_BAND_CHASE)) return;
+  if (ASC_FEATURE_THREADS && nt > 1 && atomic.load<i32>(thrCtl + C_ERR) != 0) {
+    thrFailed = 2; // every thread returned, but one gave up waiting: the band is incomplete
+    return;
+  }
+  bandCopyOut(n, b, d, e, bw);
 }
 
 /** Bytes of the compact band copy (n rows of b + 1 values), rounded to 64. */
