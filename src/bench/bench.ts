@@ -3,7 +3,15 @@
  * `svdvals` (LAPACK sgesdd, what the reference's torch.linalg.svdvals runs) timed in the same
  * run, plus a CLI scan of a generated Llama-3-8B-shaped 2-layer BF16 checkpoint.
  *
- *   npm run bench -- [--shapes 1024x4096,4096x4096] [--backends wasm-1,wasm-pool] [--no-scan] [--repeats N]
+ *   npm run bench -- [--shapes 1024x4096,4096x4096] [--backends wasm-1,wasm-pool,chromium-wasm-threads]
+ *                    [--no-scan] [--repeats N] [--gpu]
+ *
+ * Backends: in Node wasm-1 (one thread), wasm-threads (shared-memory threads inside the matrix
+ * on every core), wasm-pool (one matrix per worker, throughput), webgpu (only where Node has
+ * navigator.gpu; on a GPU machine see gpu-device.ts); in headless Chromium (browser-bench.ts)
+ * chromium-wasm-1, chromium-wasm-threads and chromium-webgpu (timed only on a hardware
+ * adapter: --gpu lets Chromium use one). A backend that is not available is listed with the
+ * reason, in the table and in bench-results.json's `skipped`.
  *
  * Figures are ratios against scipy measured in the same run; nothing here is asserted.
  */
@@ -17,9 +25,14 @@ import { spectrumScore } from '../core/spectrum.js';
 import { createLinalg } from '../engine/kernels/linalg.js';
 import { createNodePool } from '../engine/pool-node.js';
 import { isFailure } from '../engine/types.js';
+import { benchFlops, benchMatrix, benchSeed, median } from './bench-matrix.js';
+import { type BrowserBench, startBrowserBench } from './browser-bench.js';
+import type { BrowserBackend } from './browser-bench.worker.js';
 
 const DEFAULT_SHAPES = ['576x1536', '1536x576', '1024x4096', '4096x4096', '4096x14336', '14336x4096'];
-const BACKENDS = ['wasm-1', 'wasm-threads', 'wasm-pool'] as const;
+const NODE_BACKENDS = ['wasm-1', 'wasm-threads', 'wasm-pool', 'webgpu'] as const;
+const BROWSER_BACKENDS = ['chromium-wasm-1', 'chromium-wasm-threads', 'chromium-webgpu'] as const;
+const BACKENDS = [...NODE_BACKENDS, ...BROWSER_BACKENDS];
 type Backend = (typeof BACKENDS)[number];
 
 interface BenchRecord {
@@ -43,41 +56,19 @@ const { values } = parseArgs({
     'no-scipy': { type: 'boolean' },
     repeats: { type: 'string' },
     out: { type: 'string' },
+    gpu: { type: 'boolean' },
   },
 });
 const shapes = (values.shapes ?? DEFAULT_SHAPES.join(',')).split(',').map((s) => s.split('x').map(Number) as [number, number]);
 const backends = (values.backends ?? BACKENDS.join(',')).split(',') as Backend[];
+for (const b of backends) {
+  if (!BACKENDS.includes(b)) {
+    console.error(`unknown backend "${b}"; the backends are ${BACKENDS.join(', ')}`);
+    process.exit(2);
+  }
+}
 const work = mkdtempSync(join(tmpdir(), 'spectroscope-bench-'));
 const cores = availableParallelism();
-
-/** A weight-like matrix: N(0, 0.02²) noise plus a planted rank-8 signal, deterministic. */
-function matrix(rows: number, cols: number, seed: number): Float32Array {
-  const w = new Float32Array(rows * cols);
-  let s = seed >>> 0 || 1;
-  const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 4294967296;
-  for (let i = 0; i < w.length; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(u())) * 0.02;
-    const t = 2 * Math.PI * u();
-    w[i] = r * Math.cos(t);
-    if (i + 1 < w.length) w[i + 1] = r * Math.sin(t);
-  }
-  for (let k = 0; k < 8; k++) {
-    const a = Float32Array.from({ length: rows }, () => u() - 0.5);
-    const b = Float32Array.from({ length: cols }, () => u() - 0.5);
-    const g = 0.5 / (k + 1);
-    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) w[i * cols + j]! += g * a[i]! * b[j]!;
-  }
-  return w;
-}
-
-/** Our algorithm's flops: the Gram of the smaller side plus the tridiagonal reduction. */
-function flops(rows: number, cols: number): number {
-  const k = Math.min(rows, cols);
-  const n = Math.max(rows, cols);
-  return n * k * k + (4 / 3) * k ** 3;
-}
-
-const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const SCIPY = String.raw`
 import json, sys, time, numpy as np, scipy.linalg as sl
@@ -96,16 +87,38 @@ function hasScipy(): boolean {
   return spawnSync('python3', ['-c', 'import scipy'], { stdio: 'ignore' }).status === 0;
 }
 
+interface Skipped {
+  backend: string;
+  reason: string;
+}
+
 async function main() {
   const records: BenchRecord[] = [];
+  const skipped: Skipped[] = [];
   const scipy = hasScipy();
   const linalg = await createLinalg();
   const threaded = backends.includes('wasm-threads') ? await createLinalg({ threads: cores }) : null;
   const pool = backends.includes('wasm-pool') ? createNodePool(new URL('./engine-worker.mjs', import.meta.url)) : null;
-  console.log(`spectroscope bench: ${cores} cores, node ${process.version}, scipy ${scipy ? 'yes' : 'not found (no ratios)'}`);
-  console.log('shape         backend     seconds   GFLOP/s  scipy s   ours/scipy  max rel score err');
+  const browserBackends = backends.filter((b): b is BrowserBackend => (BROWSER_BACKENDS as readonly string[]).includes(b));
+  let browser: BrowserBench | null = null;
+  if (browserBackends.length > 0) {
+    const started = await startBrowserBench({ gpu: values.gpu ?? false, log: (l) => console.error(l) });
+    if (typeof started === 'string') for (const backend of browserBackends) skipped.push({ backend, reason: `no headless Chromium: ${started}` });
+    else browser = started;
+  }
+  if (backends.includes('webgpu')) {
+    skipped.push({
+      backend: 'webgpu',
+      reason: 'Node has no WebGPU of its own; on a GPU machine: node dist-cli/gpu-bench.mjs --webgpu <Dawn for Node module>',
+    });
+  }
+  console.log(
+    `spectroscope bench: ${cores} cores, node ${process.version}${browser ? `, chromium ${browser.version}` : ''}, scipy ${scipy ? 'yes' : 'not found (no ratios)'}`,
+  );
+  console.log('shape         backend                seconds   GFLOP/s  scipy s   ours/scipy  max rel score err');
+  for (const s of skipped) console.log(`${'(all)'.padEnd(13)} ${s.backend.padEnd(21)} skipped: ${s.reason}`);
   for (const [rows, cols] of shapes) {
-    const w = matrix(rows, cols, rows * 31 + cols);
+    const w = benchMatrix(rows, cols, benchSeed(rows, cols));
     const repeats = Number(values.repeats ?? (rows * cols > 20e6 ? 1 : 3));
     const file = join(work, `m-${rows}x${cols}.f32`);
     writeFileSync(file, new Uint8Array(w.buffer));
@@ -124,14 +137,20 @@ async function main() {
         refScore = spectrumScore(j.sv, rows, cols).score;
       }
     }
+    const report = (backend: string, seconds: number, score: number, note?: string) => {
+      const err = refScore === null ? null : Math.abs(score - refScore) / Math.abs(refScore);
+      const rec: BenchRecord = { rows, cols, backend, seconds, gflops: benchFlops(rows, cols) / seconds / 1e9, max_rel_score_error: err };
+      if (scipySeconds !== undefined) Object.assign(rec, { scipy_seconds: scipySeconds, ratio_vs_scipy: seconds / scipySeconds });
+      if (note) rec.note = note;
+      records.push(rec);
+      console.log(
+        `${`${rows}x${cols}`.padEnd(13)} ${backend.padEnd(21)} ${seconds.toFixed(3).padStart(8)} ${rec.gflops.toFixed(2).padStart(9)} ${scipySeconds?.toFixed(3).padStart(8) ?? '       -'} ${rec.ratio_vs_scipy?.toFixed(2).padStart(11) ?? '          -'}  ${err === null ? '-' : err.toExponential(1)}`,
+      );
+    };
     for (const backend of backends) {
-      let seconds: number;
-      let score: number;
-      let note: string | undefined;
       if (backend === 'wasm-1' || backend === 'wasm-threads') {
         // One matrix: on one thread, or with shared-memory threads on every core.
         const la = backend === 'wasm-1' ? linalg : threaded!;
-        if (backend === 'wasm-threads') note = `${la.threads} threads inside the matrix`;
         const ts: number[] = [];
         let sv: ArrayLike<number> = new Float64Array(0);
         for (let i = 0; i < repeats; i++) {
@@ -139,9 +158,8 @@ async function main() {
           sv = la.singularValues(w, rows, cols);
           ts.push((performance.now() - t0) / 1000);
         }
-        seconds = median(ts);
-        score = spectrumScore(sv, rows, cols).score;
-      } else {
+        report(backend, median(ts), spectrumScore(sv, rows, cols).score, backend === 'wasm-threads' ? `${la.threads} threads inside the matrix` : undefined);
+      } else if (backend === 'wasm-pool') {
         // Throughput of the pool across matrices: one copy per worker at once, time per matrix.
         const tensorFile = join(work, `t-${rows}x${cols}.safetensors`);
         writeFileSync(tensorFile, new Uint8Array(w.buffer));
@@ -152,29 +170,33 @@ async function main() {
             pool!.run({ id: i, source: { name: 't', path: tensorFile }, tensor: 't', offset: 0, byteLength: w.byteLength, dtype: 'F32', rows, cols }),
           ),
         );
-        seconds = (performance.now() - t0) / 1000 / n;
+        const seconds = (performance.now() - t0) / 1000 / n;
         const r0 = rs[0]!;
         if (isFailure(r0)) throw new Error(r0.error);
-        score = r0.details.score;
-        note = `${n} workers, one matrix each; seconds = wall / ${n}`;
+        report(backend, seconds, r0.details.score, `${n} workers, one matrix each; seconds = wall / ${n}`);
       }
-      const err = refScore === null ? null : Math.abs(score - refScore) / Math.abs(refScore);
-      const rec: BenchRecord = { rows, cols, backend, seconds, gflops: flops(rows, cols) / seconds / 1e9, max_rel_score_error: err };
-      if (scipySeconds !== undefined) Object.assign(rec, { scipy_seconds: scipySeconds, ratio_vs_scipy: seconds / scipySeconds });
-      if (note) rec.note = note;
-      records.push(rec);
-      console.log(
-        `${`${rows}x${cols}`.padEnd(13)} ${backend.padEnd(10)} ${seconds.toFixed(3).padStart(8)} ${rec.gflops.toFixed(2).padStart(9)} ${scipySeconds?.toFixed(3).padStart(8) ?? '       -'} ${rec.ratio_vs_scipy?.toFixed(2).padStart(11) ?? '          -'}  ${err === null ? '-' : err.toExponential(1)}`,
-      );
+    }
+    if (browser) {
+      // The same matrix, generated again in the page's worker from the same seed.
+      for (const r of await browser.run({ rows, cols, repeats, backends: browserBackends })) {
+        if ('skipped' in r) {
+          if (!skipped.some((s) => s.backend === r.backend)) {
+            skipped.push({ backend: r.backend, reason: r.skipped });
+            console.log(`${`${rows}x${cols}`.padEnd(13)} ${r.backend.padEnd(21)} skipped: ${r.skipped}`);
+          }
+        } else report(r.backend, r.seconds, r.score, r.note);
+      }
     }
   }
   pool?.close();
   threaded?.dispose();
+  await browser?.close();
 
   let scan: Record<string, number> | null = null;
   if (!values['no-scan']) scan = await scanBench();
   const outFile = values.out ?? 'bench-results.json';
-  writeFileSync(outFile, JSON.stringify({ machine: { cores, node: process.version }, records, llama3_8b_2layer_scan: scan }, null, 2) + '\n');
+  const machine = { cores, node: process.version, ...(browser ? { chromium: browser.version } : {}) };
+  writeFileSync(outFile, JSON.stringify({ machine, records, skipped, llama3_8b_2layer_scan: scan }, null, 2) + '\n');
   console.log(`wrote ${outFile}`);
   rmSync(work, { recursive: true, force: true });
 }

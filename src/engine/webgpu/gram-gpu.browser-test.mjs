@@ -13,20 +13,11 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
+import { BASE_ARGS, DEFAULT_CHROMIUM, GPU_ARGS, bundleForBrowser } from '../../testing/chromium.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const DEFAULT_CHROMIUM = '/usr/bin/chromium';
-const BASE_ARGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--enable-unsafe-webgpu',
-];
-const GPU_ARGS = ['--enable-features=Vulkan', '--use-vulkan=native', '--use-angle=vulkan', '--ignore-gpu-blocklist', '--disable-vulkan-surface'];
+export { DEFAULT_CHROMIUM };
 
 /**
  * Tolerances the unit test asserts. Contract: σ within 1e-5·σmax of float64 LAPACK, Spectrum
@@ -43,16 +34,7 @@ export async function runGramBrowserTests(options = {}) {
   const log = options.log ?? (() => {});
   if (!existsSync(chromiumPath)) return { adapter: null, skipped: `${chromiumPath} not found`, cases: [], chunked: [] };
 
-  const bundle = await build({
-    entryPoints: [join(here, 'gram-gpu.harness.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  });
-  const js = bundle.outputFiles[0].text;
+  const js = await bundleForBrowser(join(here, 'gram-gpu.harness.ts'));
   const html = '<!doctype html><meta charset="utf-8"><title>gram-gpu</title><script type="module" src="/harness.js"></script>';
   const server = createServer((req, res) => {
     if (req.url === '/harness.js') {

@@ -1,0 +1,26 @@
+// Headless Chromium for our browser tests and benchmarks (plain JS, so that scripts run by
+// Node directly can import it too).
+import { build } from 'esbuild';
+
+/** Debian's Chromium: Playwright's own browser download does not work on our machines. */
+export const DEFAULT_CHROMIUM = '/usr/bin/chromium';
+
+/** No network of its own, no first-run work; WebGPU on (headless Chromium then offers its
+ *  software adapter, SwiftShader). chromium.launch() adds a fresh temporary profile. */
+export const BASE_ARGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--enable-unsafe-webgpu',
+];
+
+/** Added on a machine with a real GPU: Chromium uses it through Vulkan on Linux. */
+export const GPU_ARGS = ['--enable-features=Vulkan', '--use-vulkan=native', '--use-angle=vulkan', '--ignore-gpu-blocklist', '--disable-vulkan-surface'];
+
+/** One ES module for a page or worker: entry (a .ts path) bundled with its imports. */
+export async function bundleForBrowser(entry) {
+  const out = await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent' });
+  return out.outputFiles[0].text;
+}
