@@ -3,6 +3,7 @@
  * Debian's Chromium (Playwright's own browser download is not used).
  */
 import { defineConfig } from '@playwright/test';
+import { BASE_ARGS, DEFAULT_CHROMIUM } from '../src/testing/chromium.mjs';
 
 const PORT = Number(process.env.E2E_PORT ?? 4178);
 const CI = !!process.env.CI;
@@ -26,8 +27,8 @@ export default defineConfig({
     screenshot: 'only-on-failure',
     trace: 'retain-on-failure',
     launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--enable-unsafe-webgpu'],
+      executablePath: process.env.CHROMIUM_PATH ?? DEFAULT_CHROMIUM,
+      args: BASE_ARGS,
     },
   },
   webServer: {

@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import type * as Playwright from 'playwright-core';
 import { OurGram, compareSpectra, describeDiff, gramOperand, median, nominalFlops, rawKernel, transpose, weightLike, type Shape } from './common.js';
 import { gramModel } from './onnx-matmul.js';
+import { BASE_ARGS, DEFAULT_CHROMIUM } from '../../testing/chromium.mjs';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -31,7 +32,7 @@ const { values } = parseArgs({
     threads: { type: 'string' },
     reps: { type: 'string', default: '3' },
     'gpu-shape': { type: 'string', default: '512x2048' },
-    chromium: { type: 'string', default: '/usr/bin/chromium' },
+    chromium: { type: 'string', default: DEFAULT_CHROMIUM },
     skip: { type: 'string', default: '' },
   },
 });
@@ -194,7 +195,7 @@ async function inBrowser(opts: {
   const ctx = await chromium.launchPersistentContext(profile, {
     executablePath: values.chromium,
     headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--enable-unsafe-webgpu'],
+    args: BASE_ARGS,
   });
   try {
     const page = ctx.pages()[0] ?? (await ctx.newPage());
