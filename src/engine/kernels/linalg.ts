@@ -35,7 +35,7 @@
 //     and column groups (right part), its vector work by the same 12 fixed parts (its one
 //     reduction, Vᵀ X, summed per part and then in part order) and its SYR2K by row
 //     micro-panels; the band → tridiagonal stage by sweeps dealt round-robin and pipelined
-//     (a sweep's step waits until the previous sweep is 3 steps ahead: band.ts). Every
+//     (a sweep's step k waits until the previous sweep has done its step k+1: band.ts). Every
 //     result element is computed by one thread in the same order as with one thread, so the
 //     singular values are bit-identical for any thread count. The panel's vector work
 //     (one-stage), the panel factorisation and T (two-stage), tqlrat and the scaling stay

@@ -24,12 +24,15 @@
 // tridiagonal are those of A + δA with ‖δA‖ ~ c·ε·‖A‖.
 //
 // Threads (the shared-memory build): sweeps are dealt round-robin, sweep j to thread j mod nt,
-// and pipelined. Step k of sweep j works on rows [s, s+2b) with s = j+1+k·b, all in columns
-// ≥ s; step k+3 of sweep j−1 and every later one lie in rows ≥ s+2b, disjoint from it, while
-// steps ≤ k+2 of sweep j−1 touch what it reads. So step k of sweep j waits only until sweep
-// j−1 has finished step k+2 (or the sweep), published as a counter per thread. Every step
-// then sees exactly the data it sees in the one-thread order and does the same arithmetic:
-// results are bit-identical for any thread count.
+// and pipelined. Step k of sweep j (s = j+1+k·b) works on the diagonal block D = [s, s+b)² and
+// the block below it, rows [s+b, s+2b) × columns [s, s+b) (step 0 also on column s−1 of rows
+// [s, s+b)): all in columns < s+b. Step k+1 of sweep j−1 has D' = [s+b−1, s+2b−1)², which
+// overlaps D; step k+2 and every later one of sweep j−1 lie in columns ≥ s+2b−1, disjoint
+// from step k. So step k of sweep j waits only until sweep j−1 has finished step k+1 (or the
+// sweep), published as a counter per thread; the steps of sweep j−2 it depends on are then
+// done too (sweep j−1 waited for them). Every step sees exactly the data it sees in the
+// one-thread order and does the same arithmetic: results are bit-identical for any thread
+// count.
 //
 // No alignment is assumed anywhere (v128 loads/stores are unaligned-safe in wasm, and row
 // segments of a band start at arbitrary doubles anyway).
@@ -476,7 +479,7 @@ export function bandSweeps(n: i32, b: i32, work: usize, tid: i32, nt: i32, abort
   let u = v + vl;
   const w = u + vl;
   const y = w + vl;
-  const steps = (n + be - 1) / be + 4; // > the steps of any sweep, +3 for the lag
+  const steps = (n + be - 1) / be + 4; // > the steps of any sweep, + the lag
   const mine = bandProgress(n, b, work, tid);
   const prev = bandProgress(n, b, work, tid > 0 ? tid - 1 : nt - 1);
 
@@ -486,7 +489,7 @@ export function bandSweeps(n: i32, b: i32, work: usize, tid: i32, nt: i32, abort
     const prevBase = base - steps;
     const waits = nt > 1 && j > 0;
     // Step 0 starts by annihilating column j below the subdiagonal (rows j+1 .. j+len).
-    if (waits && !waitAtLeast(prev, prevBase + 3, abort, timeoutMs)) return false;
+    if (waits && !waitAtLeast(prev, prevBase + 2, abort, timeoutMs)) return false;
     let len = be < n - 1 - j ? be : n - 1 - j;
     const cp = a + ((<usize>(j + 1) * W + <usize>j + W) << 3); // A[j+1][j]
     for (let i = 0; i < len; i++) store<f64>(v + ((<usize>i) << 3), load<f64>(cp + <usize>i * ld));
@@ -513,7 +516,7 @@ export function bandSweeps(n: i32, b: i32, work: usize, tid: i32, nt: i32, abort
       // Step t − 1 (the block at the old s and the rows below it) is done; step t starts here.
       if (ASC_FEATURE_THREADS && nt > 1) {
         atomic.store<i32>(mine, base + t);
-        if (waits && !waitAtLeast(prev, prevBase + min(t + 3, steps), abort, timeoutMs)) return false;
+        if (waits && !waitAtLeast(prev, prevBase + min(t + 2, steps), abort, timeoutMs)) return false;
       }
     }
     if (ASC_FEATURE_THREADS && nt > 1) atomic.store<i32>(mine, base + steps);
