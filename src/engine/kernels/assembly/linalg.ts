@@ -1292,7 +1292,7 @@ export function tqlrat(d: usize, e2: usize, n: i32): i32 {
 //
 // Control block (i32 slots): GEN generation, DONE helpers finished, ERR set by a helper's
 // host when it trapped, JOB, NT threads, FAULT (test hook: 1 trap, 2 hang), TIMEOUT (ms the
-// owner waits for a join), then the job's arguments.
+// owner waits for a join), NEXT (the next chunk to claim), then the job's arguments.
 const C_GEN: usize = 0;
 const C_DONE: usize = 4;
 const C_ERR: usize = 8;
@@ -1300,6 +1300,7 @@ const C_JOB: usize = 12;
 const C_NT: usize = 16;
 const C_FAULT: usize = 20;
 const C_TIMEOUT: usize = 24;
+const C_NEXT: usize = 28; // the next unclaimed chunk of the current job (see claim)
 const ERR_GAVE_UP: i32 = 3; // in ERR: a thread stopped waiting for another (it hangs or failed)
 const C_ARGS: usize = 64;
 const CTL_BYTES: usize = 128;
@@ -1364,6 +1365,19 @@ function evenSplit(n: i32, t: i32, nt: i32): i32 {
   return <i32>((<i64>n * <i64>t) / <i64>nt);
 }
 
+/** Chunks per thread in the jobs split dynamically: enough to even out a core that runs slower
+ *  (another job's load, a noisy neighbour), few enough that each still streams its operands. */
+const CHUNKS_PER_THREAD: i32 = 4;
+
+/** The next chunk of the current job for the calling thread: with threads, 0, 1, 2, … handed
+ *  out across all of them by an atomic counter (reset by fork), so a thread that finishes early
+ *  takes more; on one thread, `i` itself. Which thread computes a chunk never changes its
+ *  arithmetic, so results stay bit-identical. */
+function claim(args: usize, nt: i32, i: i32): i32 {
+  if (ASC_FEATURE_THREADS && nt > 1) return atomic.add<i32>(args - C_ARGS + C_NEXT, 1);
+  return i;
+}
+
 /** Runs thread tid's share (of nt) of job with the arguments at args. */
 function runJob(args: usize, job: i32, tid: i32, nt: i32): void {
   if (job == JOB_PACK_ROWS) {
@@ -1391,19 +1405,18 @@ function runJob(args: usize, job: i32, tid: i32, nt: i32): void {
       pb = load<u32>(args, 8),
       pc = load<i32>(args, 12),
       c = load<u32>(args, 16);
-    const g0 = triSplit(groups, tid, nt),
-      g1 = triSplit(groups, tid + 1, nt),
-      blk = load<i32>(args, 28);
-    syrkRange(ap, bp, pb, pc, c, g0, g1, blk);
+    const blk = load<i32>(args, 28);
+    const chunks = min(groups, CHUNKS_PER_THREAD * nt);
+    for (let i = 0, k = claim(args, nt, 0); k < chunks; k = claim(args, nt, ++i)) {
+      syrkRange(ap, bp, pb, pc, c, triSplit(groups, k, chunks), triSplit(groups, k + 1, chunks), blk);
+    }
   } else if (job == JOB_BAND_X || job == JOB_BAND_W) {
     const work = load<u32>(args, 28);
     const m = load<i32>(args, 4);
     const np = load<i32>(args, 20);
     const b = load<i32>(args, 32);
     const nb = load<i32>(args, 36);
-    const pa = evenSplit(SYMV_PARTS, tid, nt);
-    const pb = evenSplit(SYMV_PARTS, tid + 1, nt);
-    bandVectorParts(job, work, m, np, b, nb, nt, pa, pb);
+    for (let i = 0, p = claim(args, nt, 0); p < SYMV_PARTS; p = claim(args, nt, ++i)) bandVectorParts(job, work, m, np, b, nb, nt, p, p + 1);
   } else if (job == JOB_SYMM_LEFT || job == JOB_SYMM_RIGHT) {
     const m = load<i32>(args, 4);
     const groups = (m + 3) >> 2;
@@ -1413,12 +1426,15 @@ function runJob(args: usize, job: i32, tid: i32, nt: i32): void {
       av = load<u32>(args, 16);
     const ldc = (<usize>load<i32>(args, 32)) << 3; // AV: b doubles per row
     const sc = load<u32>(args, 24) + <usize>tid * SYMM_SCRATCH;
-    if (job == JOB_SYMM_LEFT) {
-      // row group g costs ∝ g + 1
-      symmLeft(a, m, vp, bq, av, ldc, sc, triSplit(groups, tid, nt), triSplit(groups, tid + 1, nt));
-    } else {
-      // column group h costs ∝ groups − h: the mirrored split
-      symmRight(a, m, vp, bq, av, ldc, sc, groups - triSplit(groups, nt - tid, nt), groups - triSplit(groups, nt - tid - 1, nt));
+    const chunks = min(groups, CHUNKS_PER_THREAD * nt);
+    for (let i = 0, k = claim(args, nt, 0); k < chunks; k = claim(args, nt, ++i)) {
+      if (job == JOB_SYMM_LEFT) {
+        // row group g costs ∝ g + 1
+        symmLeft(a, m, vp, bq, av, ldc, sc, triSplit(groups, k, chunks), triSplit(groups, k + 1, chunks));
+      } else {
+        // column group h costs ∝ groups − h: the mirrored split
+        symmRight(a, m, vp, bq, av, ldc, sc, groups - triSplit(groups, chunks - k, chunks), groups - triSplit(groups, chunks - k - 1, chunks));
+      }
     }
   } else if (job == JOB_BAND_CHASE) {
     const ctl = args - C_ARGS; // only read when nt > 1, i.e. args is in the control block
@@ -1427,16 +1443,13 @@ function runJob(args: usize, job: i32, tid: i32, nt: i32): void {
       if (ASC_FEATURE_THREADS) atomic.cmpxchg<i32>(ctl + C_ERR, 0, ERR_GAVE_UP);
     }
   } else if (job == JOB_SYMV) {
-    symvParts(
-      load<u32>(args),
-      load<i32>(args, 8),
-      load<u32>(args, 12),
-      load<u32>(args, 16),
-      load<u32>(args, 20),
-      load<i32>(args, 24),
-      evenSplit(SYMV_PARTS, tid, nt),
-      evenSplit(SYMV_PARTS, tid + 1, nt),
-    );
+    const a = load<u32>(args),
+      m = load<i32>(args, 8),
+      v = load<u32>(args, 12),
+      y = load<u32>(args, 16),
+      yparts = load<u32>(args, 20),
+      np = load<i32>(args, 24);
+    for (let i = 0, p = claim(args, nt, 0); p < SYMV_PARTS; p = claim(args, nt, ++i)) symvParts(a, m, v, y, yparts, np, p, p + 1);
   }
 }
 
@@ -1456,6 +1469,7 @@ function fork(job: i32): void {
   if (!ASC_FEATURE_THREADS) return;
   const ctl = thrCtl;
   atomic.store<i32>(ctl + C_DONE, 0);
+  atomic.store<i32>(ctl + C_NEXT, 0);
   atomic.store<i32>(ctl + C_NT, thrN);
   atomic.store<i32>(ctl + C_JOB, job);
   atomic.add<i32>(ctl + C_GEN, 1);
