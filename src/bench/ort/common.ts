@@ -2,6 +2,9 @@
 // matrix, the Gram operand, our kernel through its raw exports, and the spectrum comparison.
 import { spectrumScore } from '../../core/spectrum.js';
 import { LINALG_WASM_BASE64 } from '../../engine/kernels/build/linalg-wasm.js';
+import { median } from '../bench-matrix.js';
+
+export { median };
 
 // ---------------------------------------------------------------------------------------
 // Matrices
@@ -9,7 +12,6 @@ import { LINALG_WASM_BASE64 } from '../../engine/kernels/build/linalg-wasm.js';
 
 export type Shape = [rows: number, cols: number];
 
-export const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 export const nominalFlops = (rows: number, cols: number): number => {
   const k = Math.min(rows, cols);
   return 2 * k * k * Math.max(rows, cols);

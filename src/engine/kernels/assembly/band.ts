@@ -2,14 +2,14 @@
 // eigenvalue reduction; eigenvalues only, so no transformation is ever accumulated).
 //
 // Algorithm: Householder bulge chasing (Lang's successive band reduction, the scheme of
-// LAPACK dsytrd_sb2st / dsb2st_kernels, run sequentially). Sweep j annihilates column j
+// LAPACK dsytrd_sb2st / dsb2st_kernels). Sweep j annihilates column j
 // below its subdiagonal with one reflector H₀ of length ≤ b acting on rows/columns
 // s₀ = j+1 .. j+b. Applying H₀ from the right to the b rows below that block fills in a
 // b×b "bulge" (row − column up to 2b−1). Only the FIRST column of the bulge is annihilated
 // (by H₁, acting on rows s₁ = s₀+b ..), which pushes the bulge b rows further down; the rest
 // of each bulge is left in place, because it lies exactly in the column that sweep j+1's
 // reflector for that block annihilates anyway. Each sweep is chased to the bottom of the
-// matrix before the next one starts. Per step: a two-sided update of a b×b diagonal block
+// matrix; on one thread before the next one starts (on several: pipelined, see below). Per step: a two-sided update of a b×b diagonal block
 // (symv + syr2, 4b² flops) and a right+left update of the b×b block below it (8b² flops),
 // so ≈ 6·n²·b flops in all, every kernel streaming contiguous rows (f64x2 SIMD).
 //
@@ -56,15 +56,19 @@ function vecLen(be: i32): usize {
 /** Bytes between two threads' progress counters (one cache line each: no false sharing). */
 const PROGRESS_STRIDE: usize = 64;
 
-/** Bytes of scratch bandToTridiagonal (nt = 1) or bandCopyIn + bandSweeps on nt threads +
- *  bandCopyOut need for order n, half-bandwidth b: the working band, then per thread four
- *  vectors and a progress counter. */
+/** Bytes of one thread's scratch: four vectors, then its progress counter. */
+function threadScratchBytes(be: i32): usize {
+  return ((4 * vecLen(be)) << 3) + PROGRESS_STRIDE;
+}
+
+/** Bytes of scratch the stage needs for order n, half-bandwidth b on nt threads: the working
+ *  band, then each thread's scratch. */
 export function bandWorkBytes(n: i32, b: i32, nt: i32): usize {
   if (n < 1 || b < 1) return 0;
   const be = effBand(n, b);
   if (be <= 1) return 0; // already tridiagonal: copied straight from ab
   const wd = workDiags(n, be);
-  return ((<usize>n * <usize>(wd + 1)) << 3) + <usize>max(nt, 1) * (((4 * vecLen(be)) << 3) + PROGRESS_STRIDE);
+  return ((<usize>n * <usize>(wd + 1)) << 3) + <usize>max(nt, 1) * threadScratchBytes(be);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -390,19 +394,11 @@ function chase(rp: usize, ld: usize, m: i32, len: i32, v: usize, tau: f64, u: us
 // Driver
 // ---------------------------------------------------------------------------------------
 
-/** Reduces the symmetric band matrix in `ab` (destroyed) to tridiagonal form by orthogonal
- *  similarity transformations: d[0..n) diagonal, e[i] couples i−1 and i, e[0] = 0.
- *  ab: compact lower band, row-major: row i holds A[i][i−b .. i] at ab + 8·(i·(b+1) + (c − i + b))
- *  for column c in [i−b, i]; slots with c < 0 hold 0. work: bandWorkBytes(n, b, 1) bytes (not
- *  zeroed). One thread; the threaded form is bandCopyIn, bandSweeps on every thread, bandCopyOut. */
-export function bandToTridiagonal(ab: usize, n: i32, b: i32, d: usize, e: usize, work: usize): void {
-  if (!bandCopyIn(ab, n, b, work)) {
-    bandFromNarrow(ab, n, b, d, e);
-    return;
-  }
-  bandSweeps(n, b, work, 0, 1, 0, 0);
-  bandCopyOut(n, b, d, e, work);
-}
+// Driver: bandCopyIn, then bandSweeps on every thread (one job), then bandCopyOut. Together
+// they reduce the symmetric band matrix in `ab` to tridiagonal form by orthogonal similarity
+// transformations: d[0..n) diagonal, e[i] couples i−1 and i, e[0] = 0. ab: compact lower
+// band, row-major: row i holds A[i][i−b .. i] at ab + 8·(i·(b+1) + (c − i + b)) for column c
+// in [i−b, i]; slots with c < 0 hold 0. work: bandWorkBytes(n, b, nt) bytes (not zeroed).
 
 /** d, e straight from a band that is already tridiagonal or diagonal (effective b ≤ 1):
  *  A[i][i] at slot b, A[i][i−1] at slot b−1. */
@@ -416,11 +412,10 @@ export function bandFromNarrow(ab: usize, n: i32, b: i32, d: usize, e: usize): v
 }
 
 /** Copies the band into the working band in `work` (zeroing the extra bulge diagonals and the
- *  c < 0 corner) and zeroes the progress counters. False when there is nothing to chase
- *  (effective b ≤ 1: use bandFromNarrow). */
+ *  c < 0 corner). False when there is nothing to chase (effective b ≤ 1: use bandFromNarrow).
+ *  The caller zeroes the progress counters (bandProgress) before the sweeps. */
 export function bandCopyIn(ab: usize, n: i32, b: i32, work: usize): bool {
-  if (n < 1) return true;
-  const be = b < 1 ? 0 : effBand(n, b);
+  const be = n < 1 || b < 1 ? 0 : effBand(n, b);
   if (be <= 1) return false;
   const bs = <usize>(b + 1); // input row stride (doubles)
   const wd = workDiags(n, be);
@@ -440,7 +435,7 @@ export function bandCopyIn(ab: usize, n: i32, b: i32, work: usize): bool {
 /** Thread tid's scratch: four vectors, then its progress counter. */
 function threadScratch(n: i32, be: i32, work: usize, tid: i32): usize {
   const W = <usize>workDiags(n, be);
-  return work + ((<usize>n * (W + 1)) << 3) + <usize>tid * (((4 * vecLen(be)) << 3) + PROGRESS_STRIDE);
+  return work + ((<usize>n * (W + 1)) << 3) + <usize>tid * threadScratchBytes(be);
 }
 
 /** Address of thread tid's progress counter (zeroed by the caller before the sweeps). */
