@@ -133,11 +133,11 @@ export function reset(): void {
 // loads + 4 splat loads for 8 vector mul+add pairs (Zen3/Intel: 2 mul + 2 add ports → FP
 // bound, which is what we want). In the relaxed-SIMD build each mul+add pair is one
 // f64x2.relaxed_madd (FMA); the plain build (Safari, Node 20 without the flag) keeps mul+add.
-// Measured on a 2.45 GHz EPYC: 14.5–15.5 GFLOP/s per core with the operands in L1 (Node 20),
-// i.e. bound by the front end rather than the FP ports: V8 emits ~31 instructions per p (the
-// 6 loads and 16 FP ops, plus loop, stack-check and address zero-extension overhead). A 2×
-// unrolled loop does not help: binaryen folds the two steps into one expression tree whose 12
-// loads all come first, and V8 spills. Chromium's newer V8 gets more out of the same code.
+// Measured on a 2.45 GHz EPYC with the operands in L1 (Node 20): 21 GFLOP/s per core in the
+// relaxed build, 15 in the plain one. The plain build is bound by the front end rather than
+// the FP ports: V8 emits ~31 instructions per p (6 loads, 8 mul, 8 add, plus loop, stack-check
+// and address zero-extension overhead). A 2× unrolled loop does not help: binaryen folds the
+// two steps into one expression tree whose 12 loads all come first, and V8 spills.
 
 const KC: i32 = 256;
 const MCG: i32 = 32;
