@@ -77,13 +77,22 @@ describe('spectroscope scan on derived folders', () => {
     expectClose(ours['model.layers.1.mlp.down_proj']!.snr, refScores['model.layers.1.mlp.down_proj']!.snr);
   });
 
-  it('--workers 1 --threads 2 (threads inside each matrix) gives the reference result', () => {
-    const out = join(work, 'threads');
-    const r = cli(['scan', bf16, '--workers', '1', '--threads', '2', '--out', out]);
+  /** Scans the BF16 checkpoint with these options and expects the reference's default-types files. */
+  function expectReferenceScan(name: string, options: string[]) {
+    const out = join(work, name);
+    const r = cli(['scan', bf16, ...options, '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const run = oracleRuns(bf16)[0]!;
     expect(outputs(out).yaml.text).toBe(readFileSync(run.files.yaml, 'utf8'));
     expectResultsMatch(outputs(out).results.text, readFileSync(run.files.results, 'utf8'));
+  }
+
+  it('--workers 1 --threads 2 (threads inside each matrix) gives the reference result', () => {
+    expectReferenceScan('threads', ['--workers', '1', '--threads', '2']);
+  });
+
+  it('--memory-gb below any one matrix still scans everything, one matrix at a time, to the reference result', () => {
+    expectReferenceScan('memory', ['--workers', '2', '--memory-gb', '0.000001']);
   });
 
   it('--top-percent, --types and --model-name are honoured', () => {
@@ -230,6 +239,14 @@ describe('spectroscope inspect and errors', () => {
     const r = cli(['scan', stories, '--top-percent', 'abc']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--top-percent must be an integer/);
+  });
+
+  it('--memory-gb takes a positive number of gigabytes', () => {
+    for (const bad of ['0', '0.0', 'lots', '1e9', '.5']) {
+      const r = cli(['scan', stories, '--memory-gb', bad]);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr).toMatch(/--memory-gb must be a positive number of gigabytes/);
+    }
   });
 
   it('a folder that does not exist', () => {

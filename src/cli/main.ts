@@ -5,7 +5,7 @@
 import '../engine/node-wasm-features.js';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildCatalogue, isScorable, selectTypes, type Catalogue } from '../core/catalogue.js';
@@ -13,6 +13,7 @@ import { SpectroscopeError } from '../core/errors.js';
 import { outputFileNames, resultsJson, sortedJson, unfrozenYaml } from '../core/export.js';
 import { loadModelFolder, type ModelFolder } from '../core/model.js';
 import { createNodePool } from '../engine/pool-node.js';
+import { memoryBudgetFor } from '../engine/pool.js';
 import { scanModel, toScored } from '../engine/scan.js';
 import { listModelFolder } from './folder.js';
 import { PROGRESS_FORMAT, modelFingerprint, parseProgress, progressHeaderLine, progressRecordLine, tensorKey } from '../core/progress.js';
@@ -47,6 +48,9 @@ Options (scan):
   --block-mb M       matrices larger than M MB of float32 are streamed (default 64): tall ones in
                      row blocks, wide ones in column slabs of that size, so neither a 128k-vocabulary
                      embedding nor a large down_proj is ever decoded whole
+  --memory-gb G      the workers start a matrix only while the matrices in flight fit G GB
+                     (default: 0.5 per worker, at least 1.2 and at most a quarter of this
+                     machine's memory); a matrix larger than G alone still runs, by itself
   --fresh            ignore results kept from an earlier, interrupted scan of the same files
 
 Every matrix's result is appended to snr_results_<slug>.progress.jsonl in --out as soon as it is
@@ -81,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
         workers: { type: 'string' },
         threads: { type: 'string' },
         'block-mb': { type: 'string' },
+        'memory-gb': { type: 'string' },
         fresh: { type: 'boolean' },
       },
     });
@@ -128,6 +133,9 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
     throw new UsageError(`--workers must be a positive integer, not ${JSON.stringify(workersText)}`);
   const blockText = values['block-mb'] as string | undefined;
   if (blockText !== undefined && !/^[1-9]\d*$/.test(blockText)) throw new UsageError(`--block-mb must be a positive integer, not ${JSON.stringify(blockText)}`);
+  const memoryText = values['memory-gb'] as string | undefined;
+  if (memoryText !== undefined && !(/^\d+(\.\d+)?$/.test(memoryText) && Number(memoryText) > 0))
+    throw new UsageError(`--memory-gb must be a positive number of gigabytes, not ${JSON.stringify(memoryText)}`);
   const threadsText = values.threads as string | undefined;
   if (threadsText !== undefined && !/^[1-9]\d*$/.test(threadsText))
     throw new UsageError(`--threads must be a positive integer, not ${JSON.stringify(threadsText)}`);
@@ -178,6 +186,7 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
   const pool = createNodePool(new URL('./engine-worker.mjs', import.meta.url), {
     size: shape.workers,
     threads: shape.threads,
+    memoryBudget: memoryText ? Number(memoryText) * 1e9 : memoryBudgetFor(shape.workers, totalmem()),
     ...(blockText ? { blockBytes: Number(blockText) * 1e6 } : {}),
   });
   const tty = process.stderr.isTTY === true;

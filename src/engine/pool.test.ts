@@ -1,6 +1,6 @@
 import type { Remote } from 'comlink';
 import { describe, expect, it } from 'vitest';
-import { WorkerPool } from './pool.js';
+import { DEFAULT_MEMORY_BUDGET, WorkerPool, memoryBudgetFor } from './pool.js';
 import { jobMemoryBytes } from './memory.js';
 import type { EngineWorkerApi, MatrixJob, MatrixResult } from './types.js';
 
@@ -69,6 +69,39 @@ describe('WorkerPool', () => {
     expect(rs.map((r) => ('error' in r ? 'failed' : 'ok'))).toEqual(['ok', 'failed', 'ok', 'ok']);
     expect((rs[1] as { error: string }).error).toMatch(/worker failed: worker terminated/);
     expect(stats().spawned).toBe(3);
+  });
+});
+
+describe('memoryBudgetFor', () => {
+  /** The matrices of order 4096 in one layer of Llama-3-8B (q, o, gate, up, down: 99 % of its flops). */
+  const llamaLayer = (base: number) =>
+    [
+      [4096, 4096],
+      [4096, 4096],
+      [14336, 4096],
+      [14336, 4096],
+      [4096, 14336],
+    ].map(([r, c], i) => job(base + i, r!, c!));
+
+  it('the flat default keeps a 16-core server at 6 matrices at a time on an 8B model; the scaled budget runs all 16', async () => {
+    const jobs = [0, 1, 2, 3, 4].flatMap((l) => llamaLayer(10 * l));
+    const perMatrix = Math.max(...jobs.map((j) => jobMemoryBytes(j.rows, j.cols)));
+    expect(Math.floor(DEFAULT_MEMORY_BUDGET / perMatrix)).toBe(6);
+    const flat = fakePool(16, DEFAULT_MEMORY_BUDGET);
+    await Promise.all(jobs.map((j) => flat.pool.run(j)));
+    expect(flat.stats().maxRunning).toBe(6);
+    const scaled = fakePool(16, memoryBudgetFor(16, 128e9));
+    await Promise.all(jobs.map((j) => scaled.pool.run(j)));
+    expect(scaled.stats().maxRunning).toBe(16);
+  });
+
+  it('is at least the flat default, at most a quarter of the machine, and covers a 70B matrix per worker in between', () => {
+    expect(memoryBudgetFor(2, 24e9)).toBe(DEFAULT_MEMORY_BUDGET);
+    expect(memoryBudgetFor(1, 1e9)).toBe(DEFAULT_MEMORY_BUDGET);
+    expect(memoryBudgetFor(64, 16e9)).toBe(4e9);
+    const budget = memoryBudgetFor(8, 128e9);
+    expect(budget).toBeGreaterThanOrEqual(8 * jobMemoryBytes(8192, 28672));
+    expect(budget).toBeLessThan(128e9 / 4);
   });
 });
 

@@ -28,6 +28,21 @@ export interface PoolOptions {
 }
 
 export const DEFAULT_MEMORY_BUDGET = 1.2e9;
+/**
+ * What one worker's matrix needs at hidden size up to 8192 (Llama-2-70B's 8192×28672 down_proj:
+ * ≈ 0.4 GB by jobMemoryBytes; an 8B model's matrices ≈ 0.18 GB).
+ */
+const PER_WORKER_BUDGET = 0.5e9;
+
+/**
+ * The budget for a pool of `workers` on a machine with `machineBytes` of memory: enough to keep
+ * every worker busy on models up to hidden size 8192, but never more than a quarter of the
+ * machine, and never less than DEFAULT_MEMORY_BUDGET. A flat 1.2 GB left most of a big server
+ * idle: 16 workers on an 8B model (≈ 0.18 GB per matrix) ran 6 matrices at a time.
+ */
+export function memoryBudgetFor(workers: number, machineBytes: number): number {
+  return Math.max(DEFAULT_MEMORY_BUDGET, Math.min(machineBytes / 4, Math.max(1, workers) * PER_WORKER_BUDGET));
+}
 
 interface Slot {
   worker: SpawnedWorker;
