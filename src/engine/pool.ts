@@ -5,7 +5,7 @@
  */
 import type { Remote } from 'comlink';
 import type { BackendName, EngineInfo, EngineWorkerApi, MatrixFailure, MatrixJob, MatrixResult } from './types.js';
-import { jobMemoryBytes } from './memory.js';
+import { GPU_MIN_MACS, gpuGramEligible, jobMemoryBytes } from './memory.js';
 
 export interface SpawnedWorker {
   api: Remote<EngineWorkerApi>;
@@ -59,19 +59,44 @@ export class WorkerPool {
   private readonly inFlight = new Map<number, () => void>();
   private nextTicket = 0;
   private running = 0;
+  /** Whether some worker computes Grams on a GPU: their jobs then also hold a dense Gram (jobMemoryBytes). */
+  private gpu = false;
+  /** Workers that may open a GPU and have not answered init yet: until then jobs are counted as if they had one. */
+  private gpuUnknown = 0;
 
   constructor(private readonly options: PoolOptions) {
-    this.slots = Array.from({ length: Math.max(1, options.size) }, (_, i) => this.makeSlot(i));
+    this.slots = Array.from({ length: Math.max(1, options.size) }, () => this.makeSlot());
   }
 
-  private makeSlot(index: number): Slot {
+  private makeSlot(): Slot {
     const worker = this.options.spawn();
-    // One GPU serves the pool: in 'auto' mode only the first worker opens a device (the others
-    // would queue behind it on the same GPU anyway); a forced 'webgpu' puts every worker on it.
-    const want = this.options.backend ?? 'auto';
-    const backend = want === 'auto' && index > 0 ? 'wasm' : want;
-    const ready = worker.api.init({ backend, blockBytes: this.options.blockBytes, threads: this.options.threads ?? 1 }) as Promise<EngineInfo>;
+    // Every worker opens the GPU where there is one: in 'auto' mode each worker's router sends its
+    // Grams there while the GPU keeps up (gram-router.ts), and the cores compute the eigenvalues.
+    const ready = worker.api.init({
+      backend: this.options.backend ?? 'auto',
+      blockBytes: this.options.blockBytes,
+      threads: this.options.threads ?? 1,
+    }) as Promise<EngineInfo>;
+    if (this.options.backend !== 'wasm') {
+      this.gpuUnknown++;
+      void ready
+        .then(
+          (info) => (this.gpu ||= info.backend === 'webgpu'),
+          () => {},
+        )
+        .finally(() => {
+          this.gpuUnknown--;
+          this.pump();
+        });
+    }
     return { worker, ready, busy: false };
+  }
+
+  /** The memory a job is admitted with: on a pool with a GPU, eligible jobs hold its dense Gram too. */
+  private jobBytes(job: MatrixJob): number {
+    const minMacs = this.options.backend === 'webgpu' ? 0 : GPU_MIN_MACS;
+    const onGpu = (this.gpu || this.gpuUnknown > 0) && gpuGramEligible(job.rows, job.cols, this.options.blockBytes, minMacs);
+    return jobMemoryBytes(job.rows, job.cols, this.options.blockBytes, onGpu);
   }
 
   get size(): number {
@@ -97,15 +122,15 @@ export class WorkerPool {
   }
 
   private pump(): void {
+    if (this.closed) return;
     const budget = this.options.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
     for (const slot of this.slots) {
       if (slot.busy || this.queue.length === 0) continue;
       // First queued job that fits the memory budget (or any job when nothing runs).
-      const idx =
-        this.running === 0 ? 0 : this.queue.findIndex((t) => this.memoryInFlight + jobMemoryBytes(t.job.rows, t.job.cols, this.options.blockBytes) <= budget);
+      const idx = this.running === 0 ? 0 : this.queue.findIndex((t) => this.memoryInFlight + this.jobBytes(t.job) <= budget);
       if (idx < 0) return;
       const task = this.queue.splice(idx, 1)[0]!;
-      const need = jobMemoryBytes(task.job.rows, task.job.cols, this.options.blockBytes);
+      const need = this.jobBytes(task.job);
       this.memoryInFlight += need;
       this.running++;
       slot.busy = true;
@@ -130,7 +155,7 @@ export class WorkerPool {
           } catch {
             /* already gone */
           }
-          if (i >= 0 && !this.closed) this.slots[i] = this.makeSlot(i);
+          if (i >= 0 && !this.closed) this.slots[i] = this.makeSlot();
           resolve({ id: task.job.id, error: `worker failed: ${(e as Error)?.message ?? String(e)}`, code: 'worker' });
         })
         .finally(() => {

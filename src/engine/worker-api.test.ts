@@ -19,6 +19,7 @@ import { isFailure } from './types.js';
 import { writeSafetensors, encodeFloats, randomNormal } from '../testing/safetensors-writer.js';
 import { type ByteSource, MemorySource } from '../core/bytesource.js';
 import { type Linalg, createLinalg } from './kernels/linalg.js';
+import { type GpuGram, gramReference } from './webgpu/gram-gpu.js';
 
 describe('engine against oracle_details.json', () => {
   for (const dir of sharedModelDirs()) {
@@ -204,5 +205,81 @@ describe('wide matrices streamed in column slabs', () => {
     const r = await engine.compute(job);
     expect(isFailure(r) && r.code).toBe('non-finite');
     expect(isFailure(r) && r.error).toMatch(/NaN or Inf/);
+  });
+});
+
+describe("the GPU route in 'auto' mode (an injected GPU backend)", () => {
+  const ORDER = 660; // 660³/2 multiply-adds: just above the smallest Gram 'auto' sends to a GPU
+  const w = randomNormal(ORDER * ORDER, 21, 0.05);
+  const file = writeSafetensors([{ name: 't', dtype: 'F32', shape: [ORDER, ORDER], data: encodeFloats(w, 'F32') }]);
+  const src = new MemorySource(file, 'model.safetensors');
+  const job = (id: number) => ({
+    id,
+    source: { name: 'model.safetensors' },
+    tensor: 't',
+    offset: file.length - ORDER * ORDER * 4,
+    byteLength: ORDER * ORDER * 4,
+    dtype: 'F32' as const,
+    rows: ORDER,
+    cols: ORDER,
+  });
+  const exact = gramReference(w, ORDER, ORDER);
+  let want: Float64Array;
+  beforeAll(async () => {
+    want = (await createLinalg()).singularValues(w, ORDER, ORDER);
+  });
+
+  /** A GPU whose Gram is the exact float64 one, after `delayMs`; counts its calls. */
+  function fakeGpu(delayMs: number) {
+    const calls = { n: 0 };
+    const gpu = {
+      info: 'fake',
+      gram: async () => {
+        calls.n++;
+        if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+        return exact.slice();
+      },
+      accumulator: () => {
+        throw new Error('not used: the matrix is held whole');
+      },
+      destroy: () => {},
+    } as unknown as GpuGram;
+    return { open: () => Promise.resolve(gpu), calls };
+  }
+
+  async function runSix(delayMs: number) {
+    const gpu = fakeGpu(delayMs);
+    const engine = createEngineWorker(() => Promise.resolve(src), gpu.open);
+    expect(await engine.init({ backend: 'auto' })).toMatchObject({ backend: 'webgpu' });
+    const backends: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await engine.compute(job(i));
+      if (isFailure(r)) throw new Error(r.error);
+      let worst = 0;
+      want.forEach((s, j) => (worst = Math.max(worst, Math.abs(r.singularValues[j]! - s))));
+      expect(worst).toBeLessThanOrEqual(1e-9 * want[0]!);
+      backends.push(r.backend);
+    }
+    return { backends, gpuCalls: gpu.calls.n };
+  }
+
+  it('a GPU faster than the cores computes every Gram', async () => {
+    const { backends, gpuCalls } = await runSix(0);
+    expect(backends).toEqual(Array(6).fill('webgpu'));
+    expect(gpuCalls).toBe(6);
+  });
+
+  it('a GPU slower than the cores (here 3 s for what WASM does in well under 1 s) gets one Gram, then the next 8 stay on WASM', async () => {
+    const { backends, gpuCalls } = await runSix(3000);
+    expect(backends).toEqual(['webgpu', 'wasm', 'wasm', 'wasm', 'wasm', 'wasm']);
+    expect(gpuCalls).toBe(1);
+  }, 20_000);
+
+  it('forced WebGPU sends every Gram to the GPU however slow', async () => {
+    const gpu = fakeGpu(300);
+    const engine = createEngineWorker(() => Promise.resolve(src), gpu.open);
+    await engine.init({ backend: 'webgpu' });
+    for (let i = 0; i < 3; i++) expect(await engine.compute(job(i))).toMatchObject({ backend: 'webgpu' });
+    expect(gpu.calls.n).toBe(3);
   });
 });

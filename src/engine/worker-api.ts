@@ -7,41 +7,43 @@ import type { ByteSource } from '../core/bytesource.js';
 import { bytesPerElement, decodeToFloat32 } from '../core/dtype.js';
 import { spectrumScore } from '../core/spectrum.js';
 import { type Linalg, KernelError, createLinalg } from './kernels/linalg.js';
-import { DEFAULT_BLOCK_BYTES, READ_CHUNK_BYTES, columnSlabWidth, streamsInColumnSlabs, streamsInRowBlocks } from './memory.js';
+import { DEFAULT_BLOCK_BYTES, GPU_MIN_MACS, READ_CHUNK_BYTES, columnSlabWidth, gpuGramEligible, streamsInColumnSlabs, streamsInRowBlocks } from './memory.js';
+import { GramRouter } from './gram-router.js';
 import { type GpuGram, GpuGramError, createGpuGram } from './webgpu/gram-gpu.js';
-
-/**
- * Below this many multiply-adds the GPU's submit/read-back latency outweighs its speed, so in
- * 'auto' mode small matrices stay on WASM. A forced 'webgpu' backend sends every matrix there.
- */
-const GPU_MIN_MACS = 2 ** 27;
-/**
- * The GPU hands back its Gram as a dense k×k Float64Array (eigenvaluesOfGram's input), next to
- * the packed copy the kernel makes of it: above this size that transient alone would break the
- * memory bound, so such matrices stay on WASM, whose Gram is packed and never leaves it.
- */
-const GPU_MAX_GRAM_BYTES = 512 * 1024 * 1024;
-/** Row segments of a column slab read at once (each a separate read: a Promise in flight). */
-const MAX_ROWS_IN_FLIGHT = 256;
 import type { BackendName, EngineWorkerApi, MatrixFailure, MatrixJob, MatrixResult, SourceRef } from './types.js';
 
-export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteSource>): EngineWorkerApi {
+/** Row segments of a column slab read at once (each a separate read: a Promise in flight). */
+const MAX_ROWS_IN_FLIGHT = 256;
+
+/** Opens the GPU backend (tests pass their own); null where there is none or it fails its self-test. */
+export type OpenGpu = (allowFallbackAdapter: boolean) => Promise<GpuGram | null>;
+
+function openWebGpu(allowFallbackAdapter: boolean): Promise<GpuGram | null> {
+  if (typeof navigator === 'undefined' || !('gpu' in navigator)) return Promise.resolve(null);
+  // createGpuGram also returns null when the shader compiler breaks the compensated arithmetic
+  // (see gram-gpu.wgsl.ts).
+  return createGpuGram(undefined, { allowFallbackAdapter }).catch(() => null);
+}
+
+export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteSource>, openGpu: OpenGpu = openWebGpu): EngineWorkerApi {
   let linalg: Linalg | null = null;
   let blockBytes = DEFAULT_BLOCK_BYTES;
   let gpu: GpuGram | null = null;
   let gpuMinMacs = GPU_MIN_MACS;
+  /** 'auto' mode: which Grams go to the GPU (see gram-router.ts); null when WebGPU is forced. */
+  let router: GramRouter | null = null;
 
   return {
     async init(options) {
       blockBytes = options.blockBytes ?? DEFAULT_BLOCK_BYTES;
       linalg ??= await createLinalg({ threads: options.threads ?? 1 });
       const want = options.backend ?? 'auto';
-      if (want !== 'wasm' && !gpu && typeof navigator !== 'undefined' && 'gpu' in navigator) {
+      if (want !== 'wasm' && !gpu) {
         // Forced WebGPU accepts a software adapter (headless CI); 'auto' only a real GPU, since
-        // a software adapter is slower than WASM. createGpuGram also returns null when the
-        // shader compiler breaks the compensated arithmetic (see gram-gpu.wgsl.ts).
-        gpu = await createGpuGram(undefined, { allowFallbackAdapter: want === 'webgpu' }).catch(() => null);
+        // a software adapter is slower than WASM.
+        gpu = await openGpu(want === 'webgpu');
         gpuMinMacs = want === 'webgpu' ? 0 : GPU_MIN_MACS;
+        router = gpu && want === 'auto' ? new GramRouter(wasmGramMacsPerSecond(linalg)) : null;
       }
       return { backend: gpu ? 'webgpu' : 'wasm', threads: linalg.threads };
     },
@@ -55,12 +57,9 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
         const n = Math.max(job.rows, job.cols);
         let out: { singularValues: Float64Array; bytesRead: number } | null = null;
         let backend: BackendName = 'wasm';
-        // A wide matrix too large to decode whole stays on WASM: the GPU accumulator only takes
-        // row blocks (its wide path wants the whole matrix at once).
-        const gpuFits = k * k * 8 <= GPU_MAX_GRAM_BYTES && !streamsInColumnSlabs(job.rows, job.cols, blockBytes);
-        if (gpu && k > 1 && (k * k * n) / 2 >= gpuMinMacs && gpuFits) {
+        if (gpu && gpuGramEligible(job.rows, job.cols, blockBytes, gpuMinMacs) && (router?.useGpu() ?? true)) {
           try {
-            out = await singularValuesGpu(gpu, linalg, src, job, blockBytes);
+            out = await singularValuesGpu(gpu, linalg, src, job, blockBytes, (seconds) => router?.gpuGramTook((k * k * n) / 2, seconds));
             backend = 'webgpu';
           } catch (e) {
             if (!(e instanceof GpuGramError)) throw e;
@@ -86,24 +85,55 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
   };
 }
 
-/** The Gram on the GPU (compensated f32, see webgpu/), the eigenvalues in the WASM kernel (float64). */
+/** This worker's WASM Gram speed in multiply-adds per second (best of 3 on a 512×512 block: ~10 ms each). */
+function wasmGramMacsPerSecond(linalg: Linalg): number {
+  const n = 512;
+  const block = new Float32Array(n * n);
+  for (let i = 0; i < block.length; i++) block[i] = ((i * 2654435761) % 1000) / 1000 - 0.5;
+  let best = Infinity;
+  for (let rep = 0; rep < 3; rep++) {
+    const acc = linalg.gramAccumulator(n);
+    const t0 = performance.now();
+    acc.addRows(block, n);
+    best = Math.min(best, performance.now() - t0);
+    acc.dispose();
+  }
+  return (n * n * n) / 2 / (Math.max(best, 1e-3) / 1000);
+}
+
+/**
+ * The Gram on the GPU (compensated f32, see webgpu/), the eigenvalues in the WASM kernel
+ * (float64). `gramTook` gets the seconds spent waiting for the GPU's Gram, reading excluded.
+ */
 async function singularValuesGpu(
   gpu: GpuGram,
   linalg: Linalg,
   src: ByteSource,
   job: MatrixJob,
   blockBytes: number,
+  gramTook: (seconds: number) => void,
 ): Promise<{ singularValues: Float64Array; bytesRead: number }> {
   const { rows, cols } = job;
   let g: Float64Array;
+  let gpuMs = 0;
+  const timed = async <T>(p: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await p();
+    } finally {
+      gpuMs += performance.now() - t0;
+    }
+  };
   if (streamsInRowBlocks(rows, cols, blockBytes)) {
     g = await using(gpu.accumulator(cols), async (acc) => {
-      await forEachRowBlock(src, job, blockBytes, (block, n) => acc.addRows(block, n));
-      return acc.finish();
+      await forEachRowBlock(src, job, blockBytes, (block, n) => timed(() => acc.addRows(block, n)));
+      return timed(() => acc.finish());
     });
   } else {
-    g = await gpu.gram(await readWhole(src, job), rows, cols);
+    const w = await readWhole(src, job);
+    g = await timed(() => gpu.gram(w, rows, cols));
   }
+  gramTook(gpuMs / 1000);
   return { singularValues: linalg.eigenvaluesOfGram(g, Math.min(rows, cols)), bytesRead: job.byteLength };
 }
 

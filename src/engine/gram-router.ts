@@ -1,0 +1,40 @@
+/**
+ * Where a worker computes each Gram in 'auto' mode when it has a GPU.
+ *
+ * Every worker of the pool opens its own device on the one GPU, so that the GPU computes every
+ * Gram while the cores compute eigenvalues (the Gram is 40–70 % of a matrix's work on the CPU;
+ * with one GPU worker, the other workers still did all of theirs on WASM). The GPU runs the
+ * workers' Grams one after another, so the wall time a worker measures for its GPU Gram includes
+ * waiting for the others'. Where the GPU is slower than that (a small integrated GPU under many
+ * workers), the measured time exceeds what the worker's own cores would take: the router then
+ * keeps this worker's next matrices on WASM (8, doubling up to 64 while the GPU stays slower),
+ * which leaves the GPU to fewer workers until its Grams pay again. On a discrete GPU every Gram
+ * stays there.
+ */
+const MIN_BACKOFF = 8;
+const MAX_BACKOFF = 64;
+
+export class GramRouter {
+  private skip = 0;
+  private backoff = MIN_BACKOFF;
+
+  /** `cpuMacsPerSecond`: this worker's WASM Gram speed (multiply-adds per second, its threads included). */
+  constructor(private readonly cpuMacsPerSecond: number) {}
+
+  /** Whether the next eligible matrix's Gram goes to the GPU. */
+  useGpu(): boolean {
+    if (this.skip === 0) return true;
+    this.skip--;
+    return false;
+  }
+
+  /** A GPU Gram of `macs` multiply-adds took `seconds` of wall time (waiting included). */
+  gpuGramTook(macs: number, seconds: number): void {
+    if (seconds * this.cpuMacsPerSecond > macs) {
+      this.skip = this.backoff;
+      this.backoff = Math.min(2 * this.backoff, MAX_BACKOFF);
+    } else {
+      this.backoff = MIN_BACKOFF;
+    }
+  }
+}
