@@ -25,15 +25,15 @@ const KERNEL_WORK_BYTES_PER_K = 5 * 1024;
  */
 export const GPU_MIN_MACS = 2 ** 27;
 /**
- * The GPU hands back its Gram as a dense k×k Float64Array (eigenvaluesOfGram's input), next to
- * the packed copy the kernel makes of it: above this size that transient alone would break the
- * memory bound, so such matrices stay on WASM, whose Gram is packed and never leaves it.
+ * The GPU keeps the whole k×k Gram (8k² bytes: float32 value and compensation) until it is read
+ * back, in 16 MB chunks, straight into the kernel's packed triangle (Linalg.gramSink), so the host
+ * holds no dense copy. Above 2 GiB of GPU memory (order 16,384) matrices stay on WASM.
  */
-export const GPU_MAX_GRAM_BYTES = 512 * 1024 * 1024;
+export const GPU_MAX_GRAM_BYTES = 2 ** 31;
 
 /**
  * Whether a worker with a GPU sends this matrix's Gram there: at least `minMacs` multiply-adds
- * (GPU_MIN_MACS in 'auto' mode, 0 when WebGPU is forced), a dense Gram within GPU_MAX_GRAM_BYTES,
+ * (GPU_MIN_MACS in 'auto' mode, 0 when WebGPU is forced), a Gram within GPU_MAX_GRAM_BYTES on the GPU,
  * and not a wide matrix streamed in column slabs (the GPU accumulator only takes row blocks).
  */
 export function gpuGramEligible(rows: number, cols: number, blockBytes = DEFAULT_BLOCK_BYTES, minMacs = GPU_MIN_MACS): boolean {
@@ -45,17 +45,15 @@ export function gpuGramEligible(rows: number, cols: number, blockBytes = DEFAULT
 /**
  * Peak bytes one job needs in its worker: the float64 Gram of order k = min(rows, cols) as the
  * kernels keep it (a packed triangle, ≈ 4k²) and their scratch, plus one row block or column slab
- * (streamed) or the whole decoded matrix, plus the raw bytes being read, plus (`onGpu`) the dense
- * Gram a GPU hands back. The pool admits jobs while their sum fits its budget.
+ * (streamed) or the whole decoded matrix, plus the raw bytes being read (or a GPU Gram's read-back
+ * chunk, no larger). The pool admits jobs while their sum fits its budget.
  */
-export function jobMemoryBytes(rows: number, cols: number, blockBytes = DEFAULT_BLOCK_BYTES, onGpu = false): number {
+export function jobMemoryBytes(rows: number, cols: number, blockBytes = DEFAULT_BLOCK_BYTES): number {
   const k = Math.min(rows, cols);
-  // A Gram computed on the GPU also sits on the worker's heap, dense, until its eigenvalues are done.
-  const gpuGram = onGpu ? 8 * k * k : 0;
   let decoded = rows * cols * 4;
   if (streamsInRowBlocks(rows, cols, blockBytes)) decoded = Math.min(rows, Math.max(1, Math.floor(blockBytes / (cols * 4)))) * cols * 4;
   else if (streamsInColumnSlabs(rows, cols, blockBytes)) decoded = rows * columnSlabWidth(rows, cols, blockBytes) * 4;
-  return gramBytes(k) + KERNEL_STAGING_BYTES + KERNEL_WORK_BYTES_PER_K * k + decoded + READ_CHUNK_BYTES + gpuGram;
+  return gramBytes(k) + KERNEL_STAGING_BYTES + KERNEL_WORK_BYTES_PER_K * k + decoded + READ_CHUNK_BYTES;
 }
 
 /** Whether a matrix is fed to the Gram in row blocks (tall and larger than a block) or whole. */

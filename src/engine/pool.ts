@@ -5,7 +5,7 @@
  */
 import type { Remote } from 'comlink';
 import type { BackendName, EngineInfo, EngineWorkerApi, MatrixFailure, MatrixJob, MatrixResult } from './types.js';
-import { GPU_MIN_MACS, gpuGramEligible, jobMemoryBytes } from './memory.js';
+import { jobMemoryBytes } from './memory.js';
 
 export interface SpawnedWorker {
   api: Remote<EngineWorkerApi>;
@@ -59,10 +59,6 @@ export class WorkerPool {
   private readonly inFlight = new Map<number, () => void>();
   private nextTicket = 0;
   private running = 0;
-  /** Whether some worker computes Grams on a GPU: their jobs then also hold a dense Gram (jobMemoryBytes). */
-  private gpu = false;
-  /** Workers that may open a GPU and have not answered init yet: until then jobs are counted as if they had one. */
-  private gpuUnknown = 0;
 
   constructor(private readonly options: PoolOptions) {
     this.slots = Array.from({ length: Math.max(1, options.size) }, () => this.makeSlot());
@@ -77,26 +73,7 @@ export class WorkerPool {
       blockBytes: this.options.blockBytes,
       threads: this.options.threads ?? 1,
     }) as Promise<EngineInfo>;
-    if (this.options.backend !== 'wasm') {
-      this.gpuUnknown++;
-      void ready
-        .then(
-          (info) => (this.gpu ||= info.backend === 'webgpu'),
-          () => {},
-        )
-        .finally(() => {
-          this.gpuUnknown--;
-          this.pump();
-        });
-    }
     return { worker, ready, busy: false };
-  }
-
-  /** The memory a job is admitted with: on a pool with a GPU, eligible jobs hold its dense Gram too. */
-  private jobBytes(job: MatrixJob): number {
-    const minMacs = this.options.backend === 'webgpu' ? 0 : GPU_MIN_MACS;
-    const onGpu = (this.gpu || this.gpuUnknown > 0) && gpuGramEligible(job.rows, job.cols, this.options.blockBytes, minMacs);
-    return jobMemoryBytes(job.rows, job.cols, this.options.blockBytes, onGpu);
   }
 
   get size(): number {
@@ -122,15 +99,15 @@ export class WorkerPool {
   }
 
   private pump(): void {
-    if (this.closed) return;
     const budget = this.options.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
     for (const slot of this.slots) {
       if (slot.busy || this.queue.length === 0) continue;
       // First queued job that fits the memory budget (or any job when nothing runs).
-      const idx = this.running === 0 ? 0 : this.queue.findIndex((t) => this.memoryInFlight + this.jobBytes(t.job) <= budget);
+      const idx =
+        this.running === 0 ? 0 : this.queue.findIndex((t) => this.memoryInFlight + jobMemoryBytes(t.job.rows, t.job.cols, this.options.blockBytes) <= budget);
       if (idx < 0) return;
       const task = this.queue.splice(idx, 1)[0]!;
-      const need = this.jobBytes(task.job);
+      const need = jobMemoryBytes(task.job.rows, task.job.cols, this.options.blockBytes);
       this.memoryInFlight += need;
       this.running++;
       slot.busy = true;

@@ -229,15 +229,15 @@ describe("the GPU route in 'auto' mode (an injected GPU backend)", () => {
     want = (await createLinalg()).singularValues(w, ORDER, ORDER);
   });
 
-  /** A GPU whose Gram is the exact float64 one, after `delayMs`; counts its calls. */
+  /** A GPU whose Gram is the exact float64 one, handed over row by row after `delayMs`; counts its calls. */
   function fakeGpu(delayMs: number) {
     const calls = { n: 0 };
     const gpu = {
       info: 'fake',
-      gram: async () => {
+      gramInto: async (_w: Float32Array, _rows: number, _cols: number, sink: (i: number, upper: Float64Array) => void) => {
         calls.n++;
         if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
-        return exact.slice();
+        for (let i = 0; i < ORDER; i++) sink(i, exact.subarray(i * ORDER + i, (i + 1) * ORDER));
       },
       accumulator: () => {
         throw new Error('not used: the matrix is held whole');

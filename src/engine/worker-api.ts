@@ -102,8 +102,9 @@ function wasmGramMacsPerSecond(linalg: Linalg): number {
 }
 
 /**
- * The Gram on the GPU (compensated f32, see webgpu/), the eigenvalues in the WASM kernel
- * (float64). `gramTook` gets the seconds spent waiting for the GPU's Gram, reading excluded.
+ * The Gram on the GPU (compensated f32, see webgpu/), read back in chunks straight into the WASM
+ * kernel's packed triangle, whose eigenvalues it then computes (float64). `gramTook` gets the
+ * seconds spent waiting for the GPU, reading the tensor excluded.
  */
 async function singularValuesGpu(
   gpu: GpuGram,
@@ -114,7 +115,6 @@ async function singularValuesGpu(
   gramTook: (seconds: number) => void,
 ): Promise<{ singularValues: Float64Array; bytesRead: number }> {
   const { rows, cols } = job;
-  let g: Float64Array;
   let gpuMs = 0;
   const timed = async <T>(p: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
@@ -124,17 +124,20 @@ async function singularValuesGpu(
       gpuMs += performance.now() - t0;
     }
   };
-  if (streamsInRowBlocks(rows, cols, blockBytes)) {
-    g = await using(gpu.accumulator(cols), async (acc) => {
-      await forEachRowBlock(src, job, blockBytes, (block, n) => timed(() => acc.addRows(block, n)));
-      return timed(() => acc.finish());
-    });
-  } else {
-    const w = await readWhole(src, job);
-    g = await timed(() => gpu.gram(w, rows, cols));
-  }
-  gramTook(gpuMs / 1000);
-  return { singularValues: linalg.eigenvaluesOfGram(g, Math.min(rows, cols)), bytesRead: job.byteLength };
+  return using(linalg.gramSink(Math.min(rows, cols)), async (sink) => {
+    const put = (i: number, upper: Float64Array) => sink.setUpperRow(i, upper);
+    if (streamsInRowBlocks(rows, cols, blockBytes)) {
+      await using(gpu.accumulator(cols), async (acc) => {
+        await forEachRowBlock(src, job, blockBytes, (block, n) => timed(() => acc.addRows(block, n)));
+        await timed(() => acc.finishInto(put));
+      });
+    } else {
+      const w = await readWhole(src, job);
+      await timed(() => gpu.gramInto(w, rows, cols, put));
+    }
+    gramTook(gpuMs / 1000);
+    return { singularValues: sink.singularValues(), bytesRead: job.byteLength };
+  });
 }
 
 async function singularValuesOf(

@@ -383,6 +383,58 @@ describe('eigenvaluesOfGram', () => {
   });
 });
 
+describe('gramSink', () => {
+  /** W's Gram (smaller side), both triangles, summed in float64 (float32 products are exact). */
+  function gramOf(w: Float32Array, rows: number, cols: number): { g: Float64Array; k: number } {
+    const tall = rows >= cols;
+    const k = tall ? cols : rows;
+    const n = tall ? rows : cols;
+    const at = (t: number, i: number) => (tall ? w[t * cols + i]! : w[i * cols + t]!);
+    const g = new Float64Array(k * k);
+    for (let i = 0; i < k; i++)
+      for (let j = i; j < k; j++) {
+        let sum = 0;
+        for (let t = 0; t < n; t++) sum += at(t, i) * at(t, j);
+        g[i * k + j] = g[j * k + i] = sum;
+      }
+    return { g, k };
+  }
+
+  for (const name of ['gauss_90x40', 'gauss_40x90', 'cond1e6_60x40', 'lcg_300x500']) {
+    it(`${name}: rows in any order (memory growing in between) give LAPACK's singular values`, () => {
+      const c = fixture(name);
+      const { g, k } = gramOf(matrixOf(c), c.rows, c.cols);
+      const sink = la.gramSink(k);
+      const order = Array.from({ length: k }, (_, i) => (i * 7919) % k); // a permutation: k is never a multiple of 7919
+      expect(new Set(order).size).toBe(k);
+      const spare = la.gramAccumulator(2048); // allocates (and may grow memory) while the sink is open
+      for (const i of order) sink.setUpperRow(i, g.slice(i * k + i, (i + 1) * k));
+      spare.dispose();
+      const s = sink.singularValues();
+      expect(relErr(s, c.sv)).toBeLessThanOrEqual(GUARD);
+      expectLargeRelative(s, c.sv);
+      expect(sink.singularValues()).toBe(s);
+      sink.dispose();
+    });
+  }
+
+  it('refuses a row of the wrong length or index, and use after singularValues or dispose', () => {
+    const sink = la.gramSink(3);
+    expect(() => sink.setUpperRow(0, new Float64Array(2))).toThrow(/row 0 of a 3×3 Gram takes 3 values/);
+    expect(() => sink.setUpperRow(3, new Float64Array(0))).toThrow(KernelError);
+    sink.setUpperRow(0, new Float64Array([4, 0, 0]));
+    sink.setUpperRow(1, new Float64Array([9, 0]));
+    expect(Array.from(sink.singularValues())).toEqual([3, 2, 0]); // row 2 never set: zero
+    expect(() => sink.setUpperRow(2, new Float64Array([1]))).toThrow(/after singularValues/);
+    const other = la.gramSink(2);
+    other.dispose();
+    other.dispose();
+    expect(() => other.setUpperRow(0, new Float64Array(2))).toThrow(/after dispose/);
+    expect(() => other.singularValues()).toThrow(/after dispose/);
+    expect(la.gramSink(0).singularValues()).toHaveLength(0);
+  });
+});
+
 describe('kernel builds', () => {
   it('the relaxed-SIMD probe agrees with validating the relaxed build itself', () => {
     expect(relaxedSimdSupported()).toBe(WebAssembly.validate(Buffer.from(LINALG_RELAXED_WASM_BASE64, 'base64')));

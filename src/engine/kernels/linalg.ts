@@ -87,6 +87,17 @@ export interface ColumnGramAccumulator {
   dispose(): void;
 }
 
+/** A Gram of order k filled from outside, then eigen-decomposed (Linalg.gramSink). */
+export interface GramSink {
+  /** Row i of G from its diagonal on: upper[t] = G[i][i + t] (= G[i + t][i]), upper.length = k − i.
+   *  Rows not set are zero. */
+  setUpperRow(i: number, upper: Float64Array): void;
+  /** All k singular values, descending; ends the sink (repeat calls return the same values). */
+  singularValues(): Float64Array;
+  /** Releases the WASM memory held by this sink. Idempotent. */
+  dispose(): void;
+}
+
 export interface Linalg {
   /** all min(rows,cols) singular values of a row-major float32 matrix, descending, as float64 */
   singularValues(w: Float32Array, rows: number, cols: number): Float64Array;
@@ -94,9 +105,12 @@ export interface Linalg {
   gramAccumulator(cols: number): GramAccumulator;
   /** streaming for wide matrices (rows < cols) too large to hold whole: feed column slabs */
   columnGramAccumulator(rows: number): ColumnGramAccumulator;
-  /** σ (descending) from a Gram matrix computed elsewhere (the WebGPU backend): k×k, row-major,
-   *  symmetric (its lower triangle is used), float64. */
+  /** σ (descending) from a Gram matrix computed elsewhere: k×k, row-major, symmetric (its lower
+   *  triangle is used), float64. */
   eigenvaluesOfGram(g: Float64Array, k: number): Float64Array;
+  /** The same for a Gram that arrives row by row (the WebGPU backend's read-back): written
+   *  straight into the kernel's packed triangle, so no dense k×k copy is ever held. */
+  gramSink(k: number): GramSink;
   /** Threads this Linalg computes with (1 unless createLinalg({ threads }) got more). */
   readonly threads: number;
   /** Stops the helper threads (later calls run on one thread). Idempotent; a no-op when
@@ -650,11 +664,45 @@ function makeLinalg(ex: KernelExports, stagingBytes: number, team?: ThreadTeam):
     }
   }
 
+  function gramSink(k: number): GramSink {
+    checkThreads();
+    if (!isDim(k)) throw new KernelError('bad-shape', `bad Gram order ${k}`);
+    let gram: Gram | null = k > 0 ? new Gram(k) : null;
+    let result: Float64Array | null = k > 0 ? null : new Float64Array(0);
+    const release = () => {
+      gram?.release();
+      gram = null;
+    };
+    return {
+      setUpperRow(i, upper) {
+        if (!gram) throw new Error(`GramSink used after ${result ? 'singularValues()' : 'dispose()'}`);
+        if (!(Number.isInteger(i) && i >= 0 && i < k) || upper.length !== k - i)
+          throw new KernelError('bad-shape', `row ${i} of a ${k}×${k} Gram takes ${k - i} values from the diagonal on, got ${upper.length}`);
+        // Element (i + t, i) of the lower triangle: column i of the packed rows below the diagonal.
+        const dst = new Float64Array(ex.memory.buffer, gram.g, gramBytes(k) / 8); // after any memory growth
+        for (let t = 0; t < upper.length; t++) dst[packedRowOffset(i + t) + i] = upper[t]!;
+      },
+      singularValues() {
+        if (result) return result;
+        if (!gram) throw new Error('GramSink used after dispose()');
+        checkThreads();
+        try {
+          result = gram.singularValues(k);
+          return result;
+        } finally {
+          release();
+        }
+      },
+      dispose: release,
+    };
+  }
+
   return {
     singularValues,
     gramAccumulator,
     columnGramAccumulator,
     eigenvaluesOfGram,
+    gramSink,
     get threads() {
       return threads;
     },

@@ -295,6 +295,13 @@ window.runGramHarness = async (): Promise<HarnessReport> => {
   chunked.push(await runCase(small, smallF32, 'wide 40×1000, packed column chunks', 40, 1000, wideRange(40, 1000, 10), false));
   small.destroy();
   smallF32.destroy();
+  // Order 200 (4 tile rows of 131 KB) in bands of 2 tile rows, read back one tile row at a time.
+  const readback = { allowFallbackAdapter: true, maxBindingBytes: 300 * 1024, readbackBytes: 1 };
+  const banded = (await createGpuGram(undefined, readback))!;
+  const bandedF32 = (await createGpuGram(undefined, { ...readback, precision: 'f32' }))!;
+  chunked.push(await runCase(banded, bandedF32, 'tall 300×200, 2 bands read back in 4 chunks', 300, 200, gaussian(300, 200, 11), true));
+  banded.destroy();
+  bandedF32.destroy();
 
   const probe = probeMatrix(512, 72, 1);
   const probeRef = gramReference(probe, 512, 72);

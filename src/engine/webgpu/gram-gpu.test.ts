@@ -37,9 +37,9 @@ describe.skipIf(!haveChromium)('WebGPU Gram (headless Chromium)', () => {
     }
   });
 
-  it('accumulates chunked inputs, banded G and multi-pass dispatches exactly as one dispatch', ({ skip }) => {
+  it('accumulates chunked inputs, banded G, multi-pass dispatches and chunked read-back exactly as one of each', ({ skip }) => {
     if (report.skipped) skip(report.skipped);
-    expect(report.chunked.length).toBe(2);
+    expect(report.chunked.length).toBe(3);
     for (const c of report.chunked) {
       expect(c.gramErr, c.name).toBeLessThanOrEqual(LIMITS.gram);
       if (c.streamErr !== undefined) expect(c.streamErr, `${c.name} streamed`).toBeLessThanOrEqual(LIMITS.gram);

@@ -31,7 +31,13 @@ export interface GpuGramOptions {
   maxBindingBytes?: number;
   /** Multiply-adds per dispatch (default 2^32). Tests use it to force several passes. */
   maxMacsPerDispatch?: number;
+  /** Bytes read back at once (default 16 MB, at least one tile row). Tests use it to force several chunks per band. */
+  readbackBytes?: number;
 }
+
+/** Receives row i of a Gram of order k from its diagonal on: upper[t] = G[i][i + t], upper.length = k − i.
+ *  `upper` is reused for the next row: copy what you keep. */
+export type GramRowSink = (i: number, upper: Float64Array) => void;
 
 /** Streams the row blocks Bᵢ of a tall matrix (k columns): G = Σ BᵢᵀBᵢ, accumulated on the GPU. */
 export interface GpuGramAccumulator {
@@ -39,6 +45,8 @@ export interface GpuGramAccumulator {
   addRows(block: Float32Array, rows: number): Promise<void>;
   /** The k×k Gram, row-major, both triangles; frees the GPU buffers. */
   finish(): Promise<Float64Array>;
+  /** The Gram row by row into `sink` (read back in chunks of a few MB: no k×k copy); frees the GPU buffers. */
+  finishInto(sink: GramRowSink): Promise<void>;
   /** Frees the GPU buffers (idempotent; finish() does it too). */
   dispose(): void;
 }
@@ -48,6 +56,8 @@ export interface GpuGram {
   readonly info: string;
   /** The k×k Gram (WᵀW if rows ≥ cols, else WWᵀ), row-major, both triangles, float64. */
   gram(w: Float32Array, rows: number, cols: number): Promise<Float64Array>;
+  /** The same Gram row by row into `sink`. */
+  gramInto(w: Float32Array, rows: number, cols: number, sink: GramRowSink): Promise<void>;
   accumulator(cols: number): GpuGramAccumulator;
   destroy(): void;
 }
@@ -56,6 +66,8 @@ export interface GpuGram {
 const BufferUsage = { MAP_READ: 0x0001, COPY_SRC: 0x0004, COPY_DST: 0x0008, UNIFORM: 0x0040, STORAGE: 0x0080 } as const;
 const MAP_MODE_READ = 0x0001;
 
+/** Bytes read back from the GPU at once (rounded to whole tile rows): all the host holds of a GPU Gram besides its sink. */
+const READBACK_BYTES = 16 * 1024 * 1024;
 /** Largest input chunk bound at once (also bounds the staging copy writeBuffer makes). */
 const MAX_CHUNK_BYTES = 256 * 1024 * 1024;
 /**
@@ -119,6 +131,7 @@ class GpuGramImpl implements GpuGram {
   private tail: Promise<unknown> = Promise.resolve();
   readonly maxBinding: number;
   readonly maxMacsPerDispatch: number;
+  readonly readbackBytes: number;
 
   constructor(
     readonly device: GPUDevice,
@@ -129,6 +142,7 @@ class GpuGramImpl implements GpuGram {
     const lim = device.limits;
     this.maxBinding = Math.floor(Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize, options.maxBindingBytes ?? Infinity) / 4) * 4;
     this.maxMacsPerDispatch = options.maxMacsPerDispatch ?? MAX_MACS_PER_DISPATCH;
+    this.readbackBytes = options.readbackBytes ?? READBACK_BYTES;
     const precision = options.precision ?? 'compensated';
     void device.lost.then((li) => {
       this.lostInfo = li;
@@ -193,13 +207,21 @@ class GpuGramImpl implements GpuGram {
     return new Accumulation(this, cols);
   }
 
-  async gram(w: Float32Array, rows: number, cols: number): Promise<Float64Array> {
+  gram(w: Float32Array, rows: number, cols: number): Promise<Float64Array> {
+    return this.accumulate(w, rows, cols, (acc) => acc.finish());
+  }
+
+  gramInto(w: Float32Array, rows: number, cols: number, sink: GramRowSink): Promise<void> {
+    return this.accumulate(w, rows, cols, (acc) => acc.finishInto(sink));
+  }
+
+  private async accumulate<T>(w: Float32Array, rows: number, cols: number, finish: (acc: Accumulation) => Promise<T>): Promise<T> {
     if (!(rows > 0 && cols > 0) || w.length < rows * cols) throw new RangeError(`gram: bad shape ${rows}×${cols} for ${w.length} values`);
     const acc = new Accumulation(this, Math.min(rows, cols));
     try {
       if (rows >= cols) await acc.addRows(w, rows);
       else await acc.addWide(w, rows, cols);
-      return await acc.finish();
+      return await finish(acc);
     } finally {
       acc.dispose();
     }
@@ -241,8 +263,7 @@ class Accumulation implements GpuGramAccumulator {
     this.kp = this.tiles * TILE;
     const rowBytes = TILE * this.kp * 8; // one tile row of (s, c) pairs
     if (rowBytes > owner.maxBinding) throw new GpuGramError('out-of-memory', `Gram order ${k} too large for this GPU's buffer limits`);
-    // G is split into bands of tile rows so that each band fits one storage binding (and the
-    // read-back staging buffer stays moderate).
+    // G is split into bands of tile rows so that each band fits one storage binding.
     this.bandRows = Math.min(this.tiles, Math.max(1, Math.floor(Math.min(owner.maxBinding, MAX_CHUNK_BYTES) / rowBytes)));
   }
 
@@ -292,37 +313,50 @@ class Accumulation implements GpuGramAccumulator {
   }
 
   finish(): Promise<Float64Array> {
+    const k = this.k;
+    const g = new Float64Array(k * k);
+    return this.finishInto((i, upper) => {
+      for (let t = 0; t < upper.length; t++) g[i * k + i + t] = g[(i + t) * k + i] = upper[t]!;
+    }).then(() => g);
+  }
+
+  finishInto(sink: GramRowSink): Promise<void> {
     return this.owner.serial('Gram read-back', async () => {
       this.checkRange(true);
       const { k, kp, owner } = this;
       const d = owner.device;
-      const g = new Float64Array(k * k);
+      const rowBytes = TILE * kp * 8; // one tile row of (s, c) pairs
+      const chunkRows = Math.max(1, Math.floor(owner.readbackBytes / rowBytes));
+      const upper = new Float64Array(k);
       await this.inflight;
-      for (const band of this.bands) {
-        const staging = d.createBuffer({ size: band.buffer.size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST, label: 'gram read-back' });
-        try {
-          const enc = d.createCommandEncoder();
-          enc.copyBufferToBuffer(band.buffer, 0, staging, 0, band.buffer.size);
-          d.queue.submit([enc.finish()]);
-          await staging.mapAsync(MAP_MODE_READ);
-          const sc = new Float32Array(staging.getMappedRange());
-          const i0 = band.row0 * TILE;
-          const i1 = Math.min(k, (band.row0 + band.rows) * TILE);
-          for (let i = i0; i < i1; i++) {
-            const base = (i - i0) * kp * 2;
-            for (let j = i; j < k; j++) {
-              const v = sc[base + 2 * j]! + sc[base + 2 * j + 1]!; // s + c, exact in float64
-              g[i * k + j] = v;
-              g[j * k + i] = v;
+      const staging = d.createBuffer({
+        size: Math.min(chunkRows, this.bandRows) * rowBytes,
+        usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+        label: 'gram read-back',
+      });
+      try {
+        for (const band of this.bands) {
+          for (let r = 0; r < band.rows; r += chunkRows) {
+            const n = Math.min(chunkRows, band.rows - r);
+            const enc = d.createCommandEncoder();
+            enc.copyBufferToBuffer(band.buffer, r * rowBytes, staging, 0, n * rowBytes);
+            d.queue.submit([enc.finish()]);
+            await staging.mapAsync(MAP_MODE_READ, 0, n * rowBytes);
+            const sc = new Float32Array(staging.getMappedRange(0, n * rowBytes));
+            const i0 = (band.row0 + r) * TILE;
+            const i1 = Math.min(k, i0 + n * TILE);
+            for (let i = i0; i < i1; i++) {
+              const base = (i - i0) * kp * 2;
+              for (let j = i; j < k; j++) upper[j - i] = sc[base + 2 * j]! + sc[base + 2 * j + 1]!; // s + c, exact in float64
+              sink(i, upper.subarray(0, k - i));
             }
+            staging.unmap();
           }
-          staging.unmap();
-        } finally {
-          staging.destroy();
         }
+      } finally {
+        staging.destroy();
       }
       this.dispose();
-      return g;
     });
   }
 
