@@ -1,10 +1,13 @@
 /**
  * `npm run bench`: the whole singular-value computation per shape and backend, against scipy's
  * `svdvals` (LAPACK sgesdd, what the reference's torch.linalg.svdvals runs) timed in the same
- * run, plus a CLI scan of a generated Llama-3-8B-shaped 2-layer BF16 checkpoint.
+ * run, plus a CLI scan of a generated Llama-3-8B-shaped BF16 checkpoint (2 layers by default).
  *
  *   npm run bench -- [--shapes 1024x4096,4096x4096] [--backends wasm-1,wasm-pool,chromium-wasm-threads]
  *                    [--no-scan] [--repeats N (default 3: medians)] [--gpu]
+ *                    [--scan-layers N (default 2)] [--scan-webgpu PATH (Dawn for Node: the CLI's --webgpu)]
+ * On a GPU machine, `--shapes 576x1536 --backends wasm-1 --scan-layers 32 --scan-webgpu PATH` times
+ * a whole Llama-3-8B-shaped model (15 GB of BF16) through the CLI with the GPU.
  *
  * Backends: in Node wasm-1 (one thread), wasm-threads (shared-memory threads inside the matrix
  * on every core), wasm-pool (one matrix per worker, throughput), webgpu (only where Node has
@@ -57,8 +60,15 @@ const { values } = parseArgs({
     repeats: { type: 'string' },
     out: { type: 'string' },
     gpu: { type: 'boolean' },
+    'scan-layers': { type: 'string' },
+    'scan-webgpu': { type: 'string' },
   },
 });
+const scanLayers = Number(values['scan-layers'] ?? 2);
+if (!(Number.isInteger(scanLayers) && scanLayers >= 1)) {
+  console.error(`--scan-layers must be a positive integer, not ${values['scan-layers']}`);
+  process.exit(2);
+}
 const shapes = (values.shapes ?? DEFAULT_SHAPES.join(',')).split(',').map((s) => s.split('x').map(Number) as [number, number]);
 const backends = (values.backends ?? BACKENDS.join(',')).split(',') as Backend[];
 for (const b of backends) {
@@ -208,10 +218,10 @@ async function main() {
   rmSync(work, { recursive: true, force: true });
 }
 
-/** Writes a Llama-3-8B-shaped checkpoint of 2 layers in BF16 (≈0.9 GB) without holding it in memory. */
-function writeLlamaCheckpoint(dir: string): number {
+/** Writes a Llama-3-8B-shaped checkpoint of `layers` layers in BF16 (≈0.45 GB each) without holding it in memory. */
+function writeLlamaCheckpoint(dir: string, layers: number): number {
   const shapes: [string, number[]][] = [];
-  for (let l = 0; l < 2; l++) {
+  for (let l = 0; l < layers; l++) {
     const p = `model.layers.${l}.`;
     shapes.push(
       [p + 'input_layernorm.weight', [4096]],
@@ -256,19 +266,20 @@ function writeLlamaCheckpoint(dir: string): number {
   closeSync(fd);
   writeFileSync(
     join(dir, 'config.json'),
-    JSON.stringify({ architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 4096, num_hidden_layers: 2, tie_word_embeddings: false }),
+    JSON.stringify({ architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 4096, num_hidden_layers: layers, tie_word_embeddings: false }),
   );
   return 8 + text.length + off;
 }
 
 async function scanBench(): Promise<Record<string, number>> {
-  const dir = join(work, 'llama3-8b-2layers');
+  const dir = join(work, `llama3-8b-${scanLayers}layers`);
   spawnSync('mkdir', ['-p', dir]);
-  console.log('\nwriting a Llama-3-8B-shaped 2-layer BF16 checkpoint…');
-  const bytes = writeLlamaCheckpoint(dir);
+  console.log(`\nwriting a Llama-3-8B-shaped ${scanLayers}-layer BF16 checkpoint…`);
+  const bytes = writeLlamaCheckpoint(dir, scanLayers);
   const cli = new URL('./cli.mjs', import.meta.url).pathname;
   const t0 = performance.now();
-  const child = spawn(process.execPath, [cli, 'scan', dir, '--out', join(work, 'scan-out')], {
+  const gpu = values['scan-webgpu'] ? ['--webgpu', values['scan-webgpu']] : [];
+  const child = spawn(process.execPath, [cli, 'scan', dir, '--out', join(work, 'scan-out'), ...gpu], {
     env: { ...process.env, SPECTROSCOPE_STATS: '1' },
     stdio: ['ignore', 'inherit', 'pipe'],
   });
@@ -279,6 +290,8 @@ async function scanBench(): Promise<Record<string, number>> {
   if (code !== 0) throw new Error(`scan failed: ${stderr}`);
   const stats = JSON.parse(/SPECTROSCOPE_STATS (.*)/.exec(stderr)![1]!) as { peakRssBytes: number; engineSeconds: number; workers: number };
   const result = {
+    layers: scanLayers,
+    webgpu: gpu.length ? 1 : 0,
     wall_seconds: wall,
     bytes: bytes,
     bytes_per_second: bytes / wall,
@@ -288,7 +301,7 @@ async function scanBench(): Promise<Record<string, number>> {
     wall_over_engine_sum_per_worker: wall / (stats.engineSeconds / stats.workers),
   };
   console.log(
-    `CLI scan, Llama-3-8B shapes, 2 layers, BF16 ${(bytes / 1e9).toFixed(2)} GB: ${wall.toFixed(1)} s wall, ${(bytes / wall / 1e6).toFixed(0)} MB/s, peak RSS ${(stats.peakRssBytes / 1e9).toFixed(2)} GB, per-matrix engine time ${stats.engineSeconds.toFixed(1)} s over ${stats.workers} workers (wall / (sum/workers) = ${result.wall_over_engine_sum_per_worker.toFixed(2)})`,
+    `CLI scan${gpu.length ? ' with WebGPU' : ''}, Llama-3-8B shapes, ${scanLayers} layers, BF16 ${(bytes / 1e9).toFixed(2)} GB: ${wall.toFixed(1)} s wall, ${(bytes / wall / 1e6).toFixed(0)} MB/s, peak RSS ${(stats.peakRssBytes / 1e9).toFixed(2)} GB, per-matrix engine time ${stats.engineSeconds.toFixed(1)} s over ${stats.workers} workers (wall / (sum/workers) = ${result.wall_over_engine_sum_per_worker.toFixed(2)})`,
   );
   return result;
 }

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { spectrumScore } from '../core/spectrum.js';
 import { createLinalg } from '../engine/kernels/linalg.js';
 import { createGpuGram } from '../engine/webgpu/gram-gpu.js';
+import { installNodeWebGpu } from '../engine/node-webgpu.js';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -57,11 +58,7 @@ async function main() {
   const rows: Record<string, unknown>[] = [];
   const linalg = await createLinalg();
   let gpuInfo = 'no webgpu module given';
-  if (values.webgpu) {
-    const mod = (await import(values.webgpu)) as { create: (o: string[]) => GPU; globals: Record<string, unknown> };
-    Object.assign(globalThis, mod.globals);
-    Object.defineProperty(globalThis, 'navigator', { value: { gpu: mod.create([]) }, configurable: true });
-  }
+  if (values.webgpu) await installNodeWebGpu(values.webgpu);
   const gpu = values.webgpu ? await createGpuGram() : null;
   if (values.webgpu) {
     const adapter = await (globalThis.navigator as Navigator).gpu.requestAdapter({ powerPreference: 'high-performance' });

@@ -95,6 +95,59 @@ describe('spectroscope scan on derived folders', () => {
     expectReferenceScan('memory', ['--workers', '2', '--memory-gb', '0.000001']);
   });
 
+  describe('--webgpu (Dawn for Node, not installed here: stand-in modules)', () => {
+    const dawn = (name: string, body: string) => {
+      const path = join(work, `${name}.mjs`);
+      writeFileSync(path, body);
+      return path;
+    };
+
+    it('a path that is not the webgpu module is a usage error naming it', () => {
+      for (const [path, why] of [
+        [join(work, 'no-such-dawn.mjs'), /cannot load it as the webgpu \(Dawn for Node\) module/],
+        [dawn('not-dawn', 'export const x = 1;'), /not the webgpu \(Dawn for Node\) module/],
+      ] as const) {
+        const r = cli(['scan', bf16, '--webgpu', path, '--out', join(work, 'webgpu-bad')]);
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toContain(`--webgpu ${path}:`);
+        expect(r.stderr).toMatch(why);
+      }
+    });
+
+    it('without a hardware adapter it says so and computes on the CPU', () => {
+      const path = dawn('no-adapter', 'export const globals = {};\nexport function create() { return { requestAdapter: async () => null }; }\n');
+      const r = cli(['scan', bf16, '--webgpu', path, '--out', join(work, 'webgpu-none')]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/--webgpu: no hardware GPU adapter .*computing on the CPU/);
+      expect(r.stderr).toMatch(/, wasm, /);
+    });
+
+    it('with an adapter, every worker loads the module; a device that cannot open leaves the scan on WASM with the reference result', () => {
+      // A "hardware" adapter whose requestDevice fails: the CLI names it, each worker installs the
+      // module (in its own thread) and its GPU backend declines, so every matrix runs on WASM.
+      const loads = join(work, 'dawn-loads.txt');
+      const path = dawn(
+        'failing-device',
+        [
+          "import { appendFileSync } from 'node:fs';",
+          `appendFileSync(${JSON.stringify(loads)}, 'x');`,
+          'export const globals = {};',
+          "const adapter = { info: { vendor: 'stand-in', architecture: 'test', isFallbackAdapter: false }, limits: {}, requestDevice: async () => { throw new Error('no device'); } };",
+          'export function create() { return { requestAdapter: async () => adapter }; }',
+        ].join('\n'),
+      );
+      const out = join(work, 'webgpu-failing');
+      const r = cli(['scan', bf16, '--webgpu', path, '--workers', '2', '--out', out]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/WebGPU on stand-in test/);
+      expect(r.stderr).toMatch(/, wasm, 2 workers/);
+      expect(readFileSync(loads, 'utf8')).toBe('xxx'); // the CLI's check, then each of the 2 workers
+      const run = oracleRuns(bf16)[0]!;
+      expect(outputs(out).yaml.text).toBe(readFileSync(run.files.yaml, 'utf8'));
+      expectResultsMatch(outputs(out).results.text, readFileSync(run.files.results, 'utf8'));
+    });
+  });
+
   it('--top-percent, --types and --model-name are honoured', () => {
     const out = join(work, 'opts');
     const r = cli(['scan', bf16, '--types', 'mlp.down_proj,self_attn.q_proj', '--top-percent', '100', '--model-name', 'org/my_model', '--out', out]);

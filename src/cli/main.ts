@@ -14,6 +14,7 @@ import { outputFileNames, resultsJson, sortedJson, unfrozenYaml } from '../core/
 import { loadModelFolder, type ModelFolder } from '../core/model.js';
 import { createNodePool } from '../engine/pool-node.js';
 import { memoryBudgetFor } from '../engine/pool.js';
+import { installNodeWebGpu, nodeGpuAdapterInfo } from '../engine/node-webgpu.js';
 import { scanModel, toScored } from '../engine/scan.js';
 import { listModelFolder } from './folder.js';
 import { PROGRESS_FORMAT, modelFingerprint, parseProgress, progressHeaderLine, progressRecordLine, tensorKey } from '../core/progress.js';
@@ -51,6 +52,10 @@ Options (scan):
   --memory-gb G      the workers start a matrix only while the matrices in flight fit G GB
                      (default: 0.5 per worker, at least 1.2 and at most a quarter of this
                      machine's memory); a matrix larger than G alone still runs, by itself
+  --webgpu PATH      compute the Grams on the GPU: Node has no WebGPU of its own, so PATH is the
+                     entry file of the \`webgpu\` package (Dawn for Node, e.g.
+                     node_modules/webgpu/index.js); each worker sends its Grams there while the GPU
+                     keeps up, and the cores compute the eigenvalues
   --fresh            ignore results kept from an earlier, interrupted scan of the same files
 
 Every matrix's result is appended to snr_results_<slug>.progress.jsonl in --out as soon as it is
@@ -86,6 +91,7 @@ async function main(argv: string[]): Promise<number> {
         threads: { type: 'string' },
         'block-mb': { type: 'string' },
         'memory-gb': { type: 'string' },
+        webgpu: { type: 'string' },
         fresh: { type: 'boolean' },
       },
     });
@@ -139,6 +145,20 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
   const threadsText = values.threads as string | undefined;
   if (threadsText !== undefined && !/^[1-9]\d*$/.test(threadsText))
     throw new UsageError(`--threads must be a positive integer, not ${JSON.stringify(threadsText)}`);
+  let webgpuModule = values.webgpu as string | undefined;
+  if (webgpuModule !== undefined) {
+    try {
+      await installNodeWebGpu(webgpuModule);
+    } catch (e) {
+      throw new UsageError(`--webgpu ${(e as Error).message}`);
+    }
+    const gpu = await nodeGpuAdapterInfo();
+    if (gpu) process.stderr.write(`spectroscope: WebGPU on ${gpu}\n`);
+    else {
+      process.stderr.write('spectroscope: --webgpu: no hardware GPU adapter (only a software one, or none): computing on the CPU\n');
+      webgpuModule = undefined;
+    }
+  }
   const problem = firstProblem(model);
   if (problem) throw problem;
   if (catalogue.modules.length === 0) throw new SpectroscopeError('no-weights', basename(dir), 'has no weight tensors (no tensor name ends in ".weight")');
@@ -183,12 +203,16 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
     ...(workersText ? { workers: Number(workersText) } : {}),
     ...(threadsText ? { threads: Number(threadsText) } : {}),
   });
-  const pool = createNodePool(new URL('./engine-worker.mjs', import.meta.url), {
-    size: shape.workers,
-    threads: shape.threads,
-    memoryBudget: memoryText ? Number(memoryText) * 1e9 : memoryBudgetFor(shape.workers, totalmem()),
-    ...(blockText ? { blockBytes: Number(blockText) * 1e6 } : {}),
-  });
+  const pool = createNodePool(
+    new URL('./engine-worker.mjs', import.meta.url),
+    {
+      size: shape.workers,
+      threads: shape.threads,
+      memoryBudget: memoryText ? Number(memoryText) * 1e9 : memoryBudgetFor(shape.workers, totalmem()),
+      ...(blockText ? { blockBytes: Number(blockText) * 1e6 } : {}),
+    },
+    webgpuModule,
+  );
   const tty = process.stderr.isTTY === true;
   const ac = new AbortController();
   // Ctrl-C stops at once: every finished matrix is already in the progress file, and the
