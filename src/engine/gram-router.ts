@@ -28,7 +28,8 @@ export class GramRouter {
     return false;
   }
 
-  /** A GPU Gram of `macs` multiply-adds took `seconds` of wall time (waiting included). */
+  /** A GPU Gram of `macs` multiply-adds took `seconds` of wall time (waiting included); a Gram the
+   *  GPU failed to compute (out of its memory) is reported as taking forever. */
   gpuGramTook(macs: number, seconds: number): void {
     if (seconds * this.cpuMacsPerSecond > macs) {
       this.skip = this.backoff;

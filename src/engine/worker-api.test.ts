@@ -19,7 +19,7 @@ import { isFailure } from './types.js';
 import { writeSafetensors, encodeFloats, randomNormal } from '../testing/safetensors-writer.js';
 import { type ByteSource, MemorySource } from '../core/bytesource.js';
 import { type Linalg, createLinalg } from './kernels/linalg.js';
-import { type GpuGram, gramReference } from './webgpu/gram-gpu.js';
+import { type GpuGram, GpuGramError, gramReference } from './webgpu/gram-gpu.js';
 
 describe('engine against oracle_details.json', () => {
   for (const dir of sharedModelDirs()) {
@@ -274,6 +274,30 @@ describe("the GPU route in 'auto' mode (an injected GPU backend)", () => {
     expect(backends).toEqual(['webgpu', 'wasm', 'wasm', 'wasm', 'wasm', 'wasm']);
     expect(gpuCalls).toBe(1);
   }, 20_000);
+
+  it('a GPU Gram that fails (out of GPU memory) is recomputed on WASM, and the next ones stay there', async () => {
+    let calls = 0;
+    const gpu = {
+      info: 'fake',
+      gramInto: () => {
+        calls++;
+        return Promise.reject(new GpuGramError('out-of-memory', 'WebGPU out of memory during Gram accumulation'));
+      },
+      destroy: () => {},
+    } as unknown as GpuGram;
+    const engine = createEngineWorker(
+      () => Promise.resolve(src),
+      () => Promise.resolve(gpu),
+    );
+    await engine.init({ backend: 'auto' });
+    for (let i = 0; i < 3; i++) {
+      const r = await engine.compute(job(i));
+      if (isFailure(r)) throw new Error(r.error);
+      expect(r.backend).toBe('wasm');
+      expect(Math.abs(r.singularValues[0]! - want[0]!)).toBeLessThanOrEqual(1e-9 * want[0]!);
+    }
+    expect(calls).toBe(1);
+  });
 
   it('forced WebGPU sends every Gram to the GPU however slow', async () => {
     const gpu = fakeGpu(300);

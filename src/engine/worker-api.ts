@@ -68,7 +68,9 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
               gpu.destroy();
               gpu = null;
             }
-            // Any other GPU failure: this matrix is recomputed on WASM below.
+            // Any other GPU failure (out of GPU memory, a range the GPU Gram refuses): this matrix
+            // is recomputed on WASM below, and in 'auto' mode the next ones stay there a while.
+            router?.gpuGramTook(1, Infinity);
           }
         }
         out ??= await singularValuesOf(linalg, src, job, blockBytes);
