@@ -10,8 +10,9 @@
  * a whole Llama-3-8B-shaped model (15 GB of BF16) through the CLI with the GPU.
  *
  * Backends: in Node wasm-1 (one thread), wasm-threads (shared-memory threads inside the matrix
- * on every core), wasm-pool (one matrix per worker, throughput), webgpu (only where Node has
- * navigator.gpu; on a GPU machine see gpu-device.ts); in headless Chromium (browser-bench.ts)
+ * on every core), wasm-pool (one matrix per worker, throughput), webgpu (the Gram through Dawn for
+ * Node, the webgpu dev dependency, on a hardware adapter only; the eigenvalues on every core); in
+ * headless Chromium (browser-bench.ts)
  * chromium-wasm-1, chromium-wasm-threads and chromium-webgpu (timed only on a hardware
  * adapter: --gpu lets Chromium use one). A backend that is not available is listed with the
  * reason, in the table and in bench-results.json's `skipped`.
@@ -20,12 +21,15 @@
  */
 import '../engine/node-wasm-features.js';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spectrumScore } from '../core/spectrum.js';
-import { createLinalg } from '../engine/kernels/linalg.js';
+import { type Linalg, createLinalg } from '../engine/kernels/linalg.js';
+import { installNodeWebGpu, nodeGpuAdapterInfo } from '../engine/node-webgpu.js';
+import { type GpuGram, createGpuGram } from '../engine/webgpu/gram-gpu.js';
 import { createNodePool } from '../engine/pool-node.js';
 import { isFailure } from '../engine/types.js';
 import { benchFlops, benchMatrix, benchSeed, median } from './bench-matrix.js';
@@ -92,6 +96,21 @@ s64 = sl.svdvals(w.astype(np.float64))
 json.dump({"seconds": sorted(ts)[len(ts)//2], "sv": s64.tolist()}, sys.stdout)
 `;
 
+/** Dawn for Node on a hardware adapter, with the WebGPU Gram's self-test passed; else why not. */
+async function openNodeGpu(): Promise<{ gpu: GpuGram } | string> {
+  const dawn = fileURLToPath(new URL('../node_modules/webgpu/index.js', import.meta.url));
+  if (!existsSync(dawn)) return 'the webgpu dev dependency (Dawn for Node) is not installed';
+  try {
+    await installNodeWebGpu(dawn);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const adapter = await nodeGpuAdapterInfo();
+  if (!adapter) return 'Dawn for Node found no hardware GPU adapter (only a software one, or none); timed on a GPU machine only';
+  const gpu = await createGpuGram();
+  return gpu ? { gpu } : `the WebGPU Gram failed its self-test on ${adapter} (its shader compiler breaks the compensated arithmetic)`;
+}
+
 function hasScipy(): boolean {
   if (values['no-scipy']) return false;
   return spawnSync('python3', ['-c', 'import scipy'], { stdio: 'ignore' }).status === 0;
@@ -116,11 +135,16 @@ async function main() {
     if (typeof started === 'string') for (const backend of browserBackends) skipped.push({ backend, reason: `no headless Chromium: ${started}` });
     else browser = started;
   }
+  // Node's WebGPU: Dawn for Node (the webgpu dev dependency), timed on a hardware adapter only.
+  let nodeGpu: GpuGram | null = null;
+  let eigenLinalg: Linalg | null = null;
   if (backends.includes('webgpu')) {
-    skipped.push({
-      backend: 'webgpu',
-      reason: 'Node has no WebGPU of its own; on a GPU machine: node dist-cli/gpu-bench.mjs --webgpu <Dawn for Node module>',
-    });
+    const reason = await openNodeGpu();
+    if (typeof reason === 'string') skipped.push({ backend: 'webgpu', reason });
+    else {
+      nodeGpu = reason.gpu;
+      eigenLinalg = threaded ?? (await createLinalg({ threads: cores }));
+    }
   }
   console.log(
     `spectroscope bench: ${cores} cores, node ${process.version}${browser ? `, chromium ${browser.version}` : ''}, scipy ${scipy ? 'yes' : 'not found (no ratios)'}`,
@@ -171,6 +195,22 @@ async function main() {
           ts.push((performance.now() - t0) / 1000);
         }
         report(backend, median(ts), spectrumScore(sv, rows, cols).score, backend === 'wasm-threads' ? `${la.threads} threads inside the matrix` : undefined);
+      } else if (backend === 'webgpu' && nodeGpu && eigenLinalg) {
+        // The Gram on the GPU, read back into the kernel's triangle; the eigenvalues on every core.
+        const ts: number[] = [];
+        let sv: ArrayLike<number> = new Float64Array(0);
+        for (let i = 0; i < repeats; i++) {
+          const t0 = performance.now();
+          const sink = eigenLinalg.gramSink(Math.min(rows, cols));
+          try {
+            await nodeGpu.gramInto(w, rows, cols, (row, upper) => sink.setUpperRow(row, upper));
+            sv = sink.singularValues();
+          } finally {
+            sink.dispose();
+          }
+          ts.push((performance.now() - t0) / 1000);
+        }
+        report(backend, median(ts), spectrumScore(sv, rows, cols).score, `Gram on ${nodeGpu.info}; eigenvalues on ${eigenLinalg.threads} threads`);
       } else if (backend === 'wasm-pool') {
         // Throughput of the pool across matrices: one copy per worker at once, time per matrix.
         const tensorFile = join(work, `t-${rows}x${cols}.safetensors`);
@@ -207,6 +247,8 @@ async function main() {
   }
   pool?.close();
   threaded?.dispose();
+  if (eigenLinalg !== threaded) eigenLinalg?.dispose();
+  nodeGpu?.destroy();
   await browser?.close();
 
   let scan: Record<string, number> | null = null;

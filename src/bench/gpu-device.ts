@@ -4,21 +4,26 @@
  * not a dependency of the app), next to torch.linalg.svdvals on the same GPU when python3 has
  * torch. Prints a table and writes JSON. Not part of CI.
  *
- *   node dist-cli/gpu-bench.mjs --webgpu /path/to/webgpu/index.js [--shapes 4096x4096,...] [--out f.json]
+ *   node dist-cli/gpu-bench.mjs [--webgpu /path/to/webgpu/index.js (default: the dev dependency)]
+ *                               [--shapes 4096x4096,...] [--out f.json]
  */
 import '../engine/node-wasm-features.js';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { spectrumScore } from '../core/spectrum.js';
 import { createLinalg } from '../engine/kernels/linalg.js';
 import { createGpuGram } from '../engine/webgpu/gram-gpu.js';
-import { installNodeWebGpu } from '../engine/node-webgpu.js';
+import { installNodeWebGpu, nodeGpuAdapterInfo } from '../engine/node-webgpu.js';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
   options: { webgpu: { type: 'string' }, shapes: { type: 'string' }, out: { type: 'string' }, 'wasm-check-max': { type: 'string' } },
 });
+/** --webgpu, else the webgpu dev dependency (Dawn for Node) when installed. */
+const installed = fileURLToPath(new URL('../node_modules/webgpu/index.js', import.meta.url));
+const dawn = values.webgpu ?? (existsSync(installed) ? installed : undefined);
 const shapes = (values.shapes ?? '1024x4096,4096x4096,4096x14336,14336x4096').split(',').map((s) => s.split('x').map(Number) as [number, number]);
 
 function matrix(rows: number, cols: number, seed: number): Float32Array {
@@ -57,13 +62,10 @@ json.dump(out, sys.stdout)
 async function main() {
   const rows: Record<string, unknown>[] = [];
   const linalg = await createLinalg();
-  let gpuInfo = 'no webgpu module given';
-  if (values.webgpu) await installNodeWebGpu(values.webgpu);
-  const gpu = values.webgpu ? await createGpuGram() : null;
-  if (values.webgpu) {
-    const adapter = await (globalThis.navigator as Navigator).gpu.requestAdapter({ powerPreference: 'high-performance' });
-    gpuInfo = adapter ? JSON.stringify(adapter.info) : 'no adapter';
-  }
+  let gpuInfo = 'no webgpu module given, and the webgpu dev dependency is not installed';
+  if (dawn) await installNodeWebGpu(dawn);
+  const gpu = dawn ? await createGpuGram() : null;
+  if (dawn) gpuInfo = (await nodeGpuAdapterInfo(true)) ?? 'no adapter';
   console.log(`webgpu: ${gpuInfo}; backend ${gpu ? 'ready' : 'NOT available (createGpuGram returned null)'}`);
   const wasmCheckMax = Number(values['wasm-check-max'] ?? 1024 * 4096);
   for (const [r, c] of shapes) {

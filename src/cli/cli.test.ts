@@ -4,7 +4,7 @@
  * reference's.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,8 +17,12 @@ import { parsePyJson } from '../core/pyjson.js';
 const work = mkdtempSync(join(tmpdir(), 'spectroscope-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function cli(args: string[], timeout = 120_000) {
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/spectroscope.mjs'), ...args], { encoding: 'utf8', timeout });
+function cli(args: string[], timeout = 120_000, env?: NodeJS.ProcessEnv) {
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/spectroscope.mjs'), ...args], {
+    encoding: 'utf8',
+    timeout,
+    ...(env ? { env: { ...process.env, ...env } } : {}),
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -145,6 +149,43 @@ describe('spectroscope scan on derived folders', () => {
       const run = oracleRuns(bf16)[0]!;
       expect(outputs(out).yaml.text).toBe(readFileSync(run.files.yaml, 'utf8'));
       expectResultsMatch(outputs(out).results.text, readFileSync(run.files.results, 'utf8'));
+    });
+  });
+
+  describe('--webgpu with Dawn for Node (the webgpu dev dependency) on SwiftShader Vulkan', () => {
+    // Debian's Chromium ships a Vulkan loader and SwiftShader's Vulkan driver: pointed at them,
+    // Dawn for Node offers the same software adapter the page's tests use.
+    const chromiumLib = '/usr/lib/chromium';
+    const icd = join(chromiumLib, 'vk_swiftshader_icd.json');
+    const dawnEntry = join(REPO_ROOT, 'node_modules/webgpu/index.js');
+    const missing = [join(chromiumLib, 'libvulkan.so.1'), icd, dawnEntry].find((f) => !existsSync(f));
+    const env = { LD_LIBRARY_PATH: chromiumLib, VK_ICD_FILENAMES: icd };
+
+    it("--backend webgpu: every worker computes its Grams on the GPU, and the files are the reference's", ({ skip }) => {
+      if (missing) skip(`${missing} is missing`);
+      const out = join(work, 'dawn-webgpu');
+      const r = cli(['scan', bf16, '--webgpu', dawnEntry, '--backend', 'webgpu', '--workers', '2', '--out', out], 300_000, env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/WebGPU on .*swiftshader.*\(software\)/i);
+      expect(r.stderr).toMatch(/, webgpu, 2 workers/);
+      const run = oracleRuns(bf16)[0]!;
+      expect(outputs(out).yaml.text).toBe(readFileSync(run.files.yaml, 'utf8'));
+      expectResultsMatch(outputs(out).results.text, readFileSync(run.files.results, 'utf8'));
+    });
+
+    it('auto mode does not take a software adapter: it says so and computes on the CPU', ({ skip }) => {
+      if (missing) skip(`${missing} is missing`);
+      const r = cli(['scan', bf16, '--webgpu', dawnEntry, '--out', join(work, 'dawn-auto')], 120_000, env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/--webgpu: no hardware GPU adapter/);
+      expect(r.stderr).toMatch(/, wasm, /);
+    });
+
+    it('--backend webgpu without --webgpu, and an unknown backend, are usage errors', () => {
+      expect(cli(['scan', bf16, '--backend', 'webgpu']).stderr).toMatch(/--backend webgpu needs --webgpu PATH/);
+      const r = cli(['scan', bf16, '--backend', 'cuda']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--backend must be auto, wasm or webgpu, not "cuda"/);
     });
   });
 

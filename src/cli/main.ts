@@ -56,6 +56,9 @@ Options (scan):
                      entry file of the \`webgpu\` package (Dawn for Node, e.g.
                      node_modules/webgpu/index.js); each worker sends its Grams there while the GPU
                      keeps up, and the cores compute the eigenvalues
+  --backend B        auto (default: the GPU where --webgpu finds a hardware one), wasm (CPU
+                     only), or webgpu (every matrix's Gram on the GPU, a software adapter
+                     accepted: slow, for checking the GPU path; needs --webgpu)
   --fresh            ignore results kept from an earlier, interrupted scan of the same files
 
 Every matrix's result is appended to snr_results_<slug>.progress.jsonl in --out as soon as it is
@@ -92,6 +95,7 @@ async function main(argv: string[]): Promise<number> {
         'block-mb': { type: 'string' },
         'memory-gb': { type: 'string' },
         webgpu: { type: 'string' },
+        backend: { type: 'string' },
         fresh: { type: 'boolean' },
       },
     });
@@ -145,17 +149,23 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
   const threadsText = values.threads as string | undefined;
   if (threadsText !== undefined && !/^[1-9]\d*$/.test(threadsText))
     throw new UsageError(`--threads must be a positive integer, not ${JSON.stringify(threadsText)}`);
-  let webgpuModule = values.webgpu as string | undefined;
+  const wantBackend = (values.backend as string | undefined) ?? 'auto';
+  if (wantBackend !== 'auto' && wantBackend !== 'wasm' && wantBackend !== 'webgpu')
+    throw new UsageError(`--backend must be auto, wasm or webgpu, not ${JSON.stringify(wantBackend)}`);
+  let webgpuModule = wantBackend === 'wasm' ? undefined : (values.webgpu as string | undefined);
+  if (wantBackend === 'webgpu' && webgpuModule === undefined) throw new UsageError('--backend webgpu needs --webgpu PATH (Node has no WebGPU of its own)');
   if (webgpuModule !== undefined) {
     try {
       await installNodeWebGpu(webgpuModule);
     } catch (e) {
       throw new UsageError(`--webgpu ${(e as Error).message}`);
     }
-    const gpu = await nodeGpuAdapterInfo();
+    const gpu = await nodeGpuAdapterInfo(wantBackend === 'webgpu');
     if (gpu) process.stderr.write(`spectroscope: WebGPU on ${gpu}\n`);
     else {
-      process.stderr.write('spectroscope: --webgpu: no hardware GPU adapter (only a software one, or none): computing on the CPU\n');
+      process.stderr.write(
+        `spectroscope: --webgpu: no ${wantBackend === 'webgpu' ? '' : 'hardware '}GPU adapter${wantBackend === 'webgpu' ? '' : ' (only a software one, or none)'}: computing on the CPU\n`,
+      );
       webgpuModule = undefined;
     }
   }
@@ -208,6 +218,7 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
     {
       size: shape.workers,
       threads: shape.threads,
+      backend: wantBackend,
       memoryBudget: memoryText ? Number(memoryText) * 1e9 : memoryBudgetFor(shape.workers, totalmem()),
       ...(blockText ? { blockBytes: Number(blockText) * 1e6 } : {}),
     },

@@ -27,11 +27,12 @@ export async function installNodeWebGpu(modulePath: string): Promise<void> {
   Object.defineProperty(globalThis, 'navigator', { value: { gpu: mod.create([]) }, configurable: true });
 }
 
-/** The hardware adapter's description, or null when there is only a software one or none. */
-export async function nodeGpuAdapterInfo(): Promise<string | null> {
+/** The GPU adapter's description, or null when there is none, or only a software one and
+ *  `allowSoftware` is false. */
+export async function nodeGpuAdapterInfo(allowSoftware = false): Promise<string | null> {
   const adapter = await (globalThis.navigator as Navigator | undefined)?.gpu?.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) return null;
   const info = adapter.info as GPUAdapterInfo | undefined;
-  if (info?.isFallbackAdapter) return null;
-  return [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'a GPU';
+  if (info?.isFallbackAdapter && !allowSoftware) return null;
+  return ([info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'a GPU') + (info?.isFallbackAdapter ? ' (software)' : '');
 }
