@@ -330,10 +330,15 @@ async function scanBench(): Promise<Record<string, number>> {
   const code = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? 1)));
   const wall = (performance.now() - t0) / 1000;
   if (code !== 0) throw new Error(`scan failed: ${stderr}`);
-  const stats = JSON.parse(/SPECTROSCOPE_STATS (.*)/.exec(stderr)![1]!) as { peakRssBytes: number; engineSeconds: number; workers: number };
+  const stats = JSON.parse(/SPECTROSCOPE_STATS (.*)/.exec(stderr)![1]!) as {
+    peakRssBytes: number;
+    engineSeconds: number;
+    workers: number;
+    gpuMatrices: number;
+  };
   const result = {
     layers: scanLayers,
-    webgpu: gpu.length ? 1 : 0,
+    gpu_matrices: stats.gpuMatrices,
     wall_seconds: wall,
     bytes: bytes,
     bytes_per_second: bytes / wall,
@@ -343,7 +348,7 @@ async function scanBench(): Promise<Record<string, number>> {
     wall_over_engine_sum_per_worker: wall / (stats.engineSeconds / stats.workers),
   };
   console.log(
-    `CLI scan${gpu.length ? ' with WebGPU' : ''}, Llama-3-8B shapes, ${scanLayers} layers, BF16 ${(bytes / 1e9).toFixed(2)} GB: ${wall.toFixed(1)} s wall, ${(bytes / wall / 1e6).toFixed(0)} MB/s, peak RSS ${(stats.peakRssBytes / 1e9).toFixed(2)} GB, per-matrix engine time ${stats.engineSeconds.toFixed(1)} s over ${stats.workers} workers (wall / (sum/workers) = ${result.wall_over_engine_sum_per_worker.toFixed(2)})`,
+    `CLI scan${gpu.length ? ` with --webgpu (${stats.gpuMatrices} matrices' Grams on the GPU)` : ''}, Llama-3-8B shapes, ${scanLayers} layers, BF16 ${(bytes / 1e9).toFixed(2)} GB: ${wall.toFixed(1)} s wall, ${(bytes / wall / 1e6).toFixed(0)} MB/s, peak RSS ${(stats.peakRssBytes / 1e9).toFixed(2)} GB, per-matrix engine time ${stats.engineSeconds.toFixed(1)} s over ${stats.workers} workers (wall / (sum/workers) = ${result.wall_over_engine_sum_per_worker.toFixed(2)})`,
   );
   return result;
 }

@@ -275,9 +275,13 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
   await writeFile(join(outDir, names.yaml), unfrozenYaml(scored, percent));
   const failed = outcome.results.filter((r) => r.error);
   if (process.env.SPECTROSCOPE_STATS) {
-    // For `npm run bench`: peak RSS of the whole process (worker threads included) and the sum of per-matrix engine times.
+    // For `npm run bench`: peak RSS of the whole process (worker threads included), the sum of
+    // per-matrix engine times, and how many matrices had their Gram on the GPU.
     const engineSeconds = outcome.results.reduce((s, r) => s + (r.seconds ?? 0), 0);
-    process.stderr.write(`SPECTROSCOPE_STATS ${JSON.stringify({ peakRssBytes: process.resourceUsage().maxRSS * 1024, engineSeconds, workers: pool.size })}\n`);
+    const gpuMatrices = outcome.results.filter((r) => r.backend === 'webgpu').length;
+    process.stderr.write(
+      `SPECTROSCOPE_STATS ${JSON.stringify({ peakRssBytes: process.resourceUsage().maxRSS * 1024, engineSeconds, workers: pool.size, gpuMatrices })}\n`,
+    );
   }
   for (const f of failed) process.stderr.write(`spectroscope: warning: ${f.module.weight.file}: ${f.module.name} not scored: ${f.error}\n`);
   const backend = (await pool.backend().catch(() => 'wasm')) ?? 'wasm';
