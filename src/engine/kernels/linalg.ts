@@ -31,7 +31,8 @@
 //     micro-panels, statically; every heavy job in chunks that the threads claim from an
 //     atomic counter, so a core that runs slower takes fewer (measured on this noisy 2-core
 //     machine: 5–10 % faster than a static split at 4096² and 14336×4096): the Gram's SYRK
-//     in 4 chunks per thread of row micro-panels balanced for the triangle; the
+//     in 4 chunks per thread of row micro-panels, guided (their work shrinking towards the end
+//     of the job, so that the threads finish it nearly together); the
 //     tridiagonalisation's symmetric mat-vec by 12 fixed row parts (equal triangle area,
 //     summed in part order — the same 12 parts with one thread) and its SYR2K by row
 //     micro-panels; the two-stage reduction's symmetric product by row groups (left part)
