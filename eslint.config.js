@@ -4,7 +4,19 @@ import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'dist-cli/', 'src/engine/kernels/build/', 'src/engine/kernels/assembly/', 'test-results/', 'public/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'dist-cli/',
+      'src/engine/kernels/build/',
+      'src/engine/kernels/assembly/',
+      'test-results/',
+      'public/',
+      '.device/',
+      '.tmp/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...svelte.configs['flat/recommended'],

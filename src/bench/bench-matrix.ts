@@ -1,7 +1,22 @@
 /**
  * The benchmark's test matrices, shared by `npm run bench` in Node and its headless-Chromium
- * worker (browser-bench.worker.ts), so that both time the very same numbers.
+ * worker (browser-bench.worker.ts), so that both time the very same numbers; and the GPU route
+ * both of them time.
  */
+import type { Linalg } from '../engine/kernels/linalg.js';
+import type { GpuGram } from '../engine/webgpu/gram-gpu.js';
+
+/** σ of W as the engine computes it on a GPU: the Gram there, read back into the kernel's packed
+ *  triangle, the eigenvalues in WASM (`linalg`'s threads). */
+export async function gpuSingularValues(gpu: GpuGram, linalg: Linalg, w: Float32Array, rows: number, cols: number): Promise<Float64Array> {
+  const sink = linalg.gramSink(Math.min(rows, cols));
+  try {
+    await gpu.gramInto(w, rows, cols, (i, upper) => sink.setUpperRow(i, upper));
+    return sink.singularValues();
+  } finally {
+    sink.dispose();
+  }
+}
 
 /** A weight-like matrix: N(0, 0.02²) noise plus a planted rank-8 signal, deterministic. */
 export function benchMatrix(rows: number, cols: number, seed: number): Float32Array {

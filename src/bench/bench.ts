@@ -21,18 +21,17 @@
  */
 import '../engine/node-wasm-features.js';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spectrumScore } from '../core/spectrum.js';
 import { type Linalg, createLinalg } from '../engine/kernels/linalg.js';
-import { installNodeWebGpu, nodeGpuAdapterInfo } from '../engine/node-webgpu.js';
+import { installNodeWebGpu, installedDawnModule, nodeGpuAdapterInfo } from '../engine/node-webgpu.js';
 import { type GpuGram, createGpuGram } from '../engine/webgpu/gram-gpu.js';
 import { createNodePool } from '../engine/pool-node.js';
 import { isFailure } from '../engine/types.js';
-import { benchFlops, benchMatrix, benchSeed, median } from './bench-matrix.js';
+import { benchFlops, benchMatrix, benchSeed, gpuSingularValues, median } from './bench-matrix.js';
 import { type BrowserBench, startBrowserBench } from './browser-bench.js';
 import type { BrowserBackend } from './browser-bench.worker.js';
 
@@ -98,8 +97,8 @@ json.dump({"seconds": sorted(ts)[len(ts)//2], "sv": s64.tolist()}, sys.stdout)
 
 /** Dawn for Node on a hardware adapter, with the WebGPU Gram's self-test passed; else why not. */
 async function openNodeGpu(): Promise<{ gpu: GpuGram } | string> {
-  const dawn = fileURLToPath(new URL('../node_modules/webgpu/index.js', import.meta.url));
-  if (!existsSync(dawn)) return 'the webgpu dev dependency (Dawn for Node) is not installed';
+  const dawn = installedDawnModule();
+  if (!dawn) return 'the webgpu dev dependency (Dawn for Node) is not installed';
   try {
     await installNodeWebGpu(dawn);
   } catch (e) {
@@ -201,13 +200,7 @@ async function main() {
         let sv: ArrayLike<number> = new Float64Array(0);
         for (let i = 0; i < repeats; i++) {
           const t0 = performance.now();
-          const sink = eigenLinalg.gramSink(Math.min(rows, cols));
-          try {
-            await nodeGpu.gramInto(w, rows, cols, (row, upper) => sink.setUpperRow(row, upper));
-            sv = sink.singularValues();
-          } finally {
-            sink.dispose();
-          }
+          sv = await gpuSingularValues(nodeGpu, eigenLinalg, w, rows, cols);
           ts.push((performance.now() - t0) / 1000);
         }
         report(backend, median(ts), spectrumScore(sv, rows, cols).score, `Gram on ${nodeGpu.info}; eigenvalues on ${eigenLinalg.threads} threads`);

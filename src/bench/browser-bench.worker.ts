@@ -6,7 +6,7 @@
 import { spectrumScore } from '../core/spectrum.js';
 import { createLinalg, type Linalg } from '../engine/kernels/linalg.js';
 import { createGpuGram, type GpuGram } from '../engine/webgpu/gram-gpu.js';
-import { benchMatrix, benchSeed, median } from './bench-matrix.js';
+import { benchMatrix, benchSeed, gpuSingularValues, median } from './bench-matrix.js';
 
 export type BrowserBackend = 'chromium-wasm-1' | 'chromium-wasm-threads' | 'chromium-webgpu';
 
@@ -55,7 +55,7 @@ async function run(req: BrowserBenchRequest): Promise<BrowserBenchResult[]> {
     let sv: ArrayLike<number> = new Float64Array(0);
     for (let i = 0; i < repeats; i++) {
       const t0 = performance.now();
-      if (backend === 'chromium-webgpu') sv = la.eigenvaluesOfGram(await gpu!.gram!.gram(w, rows, cols), Math.min(rows, cols));
+      if (backend === 'chromium-webgpu') sv = await gpuSingularValues(gpu!.gram!, la, w, rows, cols);
       else sv = la.singularValues(w, rows, cols);
       ts.push((performance.now() - t0) / 1000);
     }

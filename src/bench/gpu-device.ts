@@ -9,21 +9,19 @@
  */
 import '../engine/node-wasm-features.js';
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { spectrumScore } from '../core/spectrum.js';
 import { createLinalg } from '../engine/kernels/linalg.js';
 import { createGpuGram } from '../engine/webgpu/gram-gpu.js';
-import { installNodeWebGpu, nodeGpuAdapterInfo } from '../engine/node-webgpu.js';
+import { installNodeWebGpu, installedDawnModule, nodeGpuAdapterInfo } from '../engine/node-webgpu.js';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
   options: { webgpu: { type: 'string' }, shapes: { type: 'string' }, out: { type: 'string' }, 'wasm-check-max': { type: 'string' } },
 });
 /** --webgpu, else the webgpu dev dependency (Dawn for Node) when installed. */
-const installed = fileURLToPath(new URL('../node_modules/webgpu/index.js', import.meta.url));
-const dawn = values.webgpu ?? (existsSync(installed) ? installed : undefined);
+const dawn = values.webgpu ?? installedDawnModule();
 const shapes = (values.shapes ?? '1024x4096,4096x4096,4096x14336,14336x4096').split(',').map((s) => s.split('x').map(Number) as [number, number]);
 
 function matrix(rows: number, cols: number, seed: number): Float32Array {

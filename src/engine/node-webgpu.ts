@@ -1,11 +1,21 @@
 /**
- * WebGPU in Node, which has none of its own: the `webgpu` npm package (Dawn for Node) is not a
- * dependency (it ships native binaries per platform), so a GPU machine names its entry file
- * (`spectroscope scan --webgpu PATH`, `gpu-bench.mjs --webgpu PATH`). Installing it sets the
+ * WebGPU in Node, which has none of its own: the `webgpu` npm package (Dawn for Node). It is a
+ * dev dependency only (native binaries per platform), so the CLI takes its entry file as
+ * `--webgpu PATH`; the benchmarks find the installed one themselves. Installing it sets the
  * WebGPU globals and `navigator.gpu`, which is all the WebGPU backend looks for. Node-only.
  */
+import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+
+/** The entry file of the installed `webgpu` dev dependency, or undefined when it is not installed. */
+export function installedDawnModule(): string | undefined {
+  try {
+    return createRequire(import.meta.url).resolve('webgpu');
+  } catch {
+    return undefined;
+  }
+}
 
 interface DawnModule {
   create(options: string[]): GPU;

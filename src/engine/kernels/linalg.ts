@@ -106,8 +106,8 @@ export interface Linalg {
   gramAccumulator(cols: number): GramAccumulator;
   /** streaming for wide matrices (rows < cols) too large to hold whole: feed column slabs */
   columnGramAccumulator(rows: number): ColumnGramAccumulator;
-  /** σ (descending) from a Gram matrix computed elsewhere: k×k, row-major, symmetric (its lower
-   *  triangle is used), float64. */
+  /** σ (descending) from a Gram matrix computed elsewhere: k×k, row-major, symmetric (its upper
+   *  triangle is used), float64. Through gramSink. */
   eigenvaluesOfGram(g: Float64Array, k: number): Float64Array;
   /** The same for a Gram that arrives row by row (the WebGPU backend's read-back): written
    *  straight into the kernel's packed triangle, so no dense k×k copy is ever held. */
@@ -652,16 +652,13 @@ function makeLinalg(ex: KernelExports, stagingBytes: number, team?: ThreadTeam):
   }
 
   function eigenvaluesOfGram(g: Float64Array, k: number): Float64Array {
-    checkThreads();
     if (!isDim(k) || g.length !== k * k) throw new KernelError('bad-shape', `a ${k}×${k} Gram needs ${k * k} values, got ${g.length}`);
-    if (k === 0) return new Float64Array(0);
-    const gram = new Gram(k);
+    const sink = gramSink(k);
     try {
-      const dst = new Float64Array(ex.memory.buffer, gram.g, gramBytes(k) / 8);
-      for (let r = 0; r < k; r++) dst.set(g.subarray(r * k, r * k + r + 1), packedRowOffset(r));
-      return gram.singularValues(k);
+      for (let i = 0; i < k; i++) sink.setUpperRow(i, g.subarray(i * k + i, (i + 1) * k));
+      return sink.singularValues();
     } finally {
-      gram.release();
+      sink.dispose();
     }
   }
 
