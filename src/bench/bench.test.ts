@@ -5,7 +5,7 @@
  * with a reason; unknown backends are refused. No time is asserted.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +54,36 @@ describe('npm run bench (tiny shapes)', () => {
     expect(res.records.length).toBe(2 * timed.size);
     expect(r.stdout).toMatch(/shape\s+backend\s+seconds/);
   }, 240_000);
+
+  it('runs its Node backends from dist-cli alone, with no node_modules (a GPU machine gets only node and dist-cli)', () => {
+    const alone = join(work, 'alone');
+    cpSync(join(root, 'dist-cli'), join(alone, 'dist-cli'), { recursive: true });
+    const out = join(work, 'alone.json');
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(alone, 'dist-cli/bench.mjs'),
+        '--shapes',
+        '40x24',
+        '--backends',
+        'wasm-1,wasm-threads,wasm-pool',
+        '--no-scan',
+        '--no-scipy',
+        '--repeats',
+        '1',
+        '--out',
+        out,
+      ],
+      {
+        cwd: alone,
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const res = JSON.parse(readFileSync(out, 'utf8')) as Results;
+    expect(res.records.map((x) => x.backend).sort()).toEqual(['wasm-1', 'wasm-pool', 'wasm-threads']);
+  }, 120_000);
 
   it('refuses an unknown backend by name', () => {
     const r = runBench(['--backends', 'wasm-1,cuda', '--no-scan']);

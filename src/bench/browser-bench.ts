@@ -7,7 +7,6 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { BASE_ARGS, DEFAULT_CHROMIUM, GPU_ARGS, bundleForBrowser } from '../testing/chromium.mjs';
 import type { BrowserBenchRequest, BrowserBenchResult } from './browser-bench.worker.js';
 
@@ -31,6 +30,12 @@ window.benchRun = (req) => new Promise((resolve) => { pending = resolve; worker.
 export async function startBrowserBench(options: { chromiumPath?: string; gpu?: boolean; log?: (line: string) => void } = {}): Promise<BrowserBench | string> {
   const executablePath = options.chromiumPath ?? DEFAULT_CHROMIUM;
   if (!existsSync(executablePath)) return `${executablePath} not found`;
+  let chromium: typeof import('playwright-core').chromium;
+  try {
+    ({ chromium } = await import('playwright-core'));
+  } catch {
+    return 'playwright-core is not installed (npm ci installs it)';
+  }
   const worker = await bundleForBrowser(fileURLToPath(new URL('../src/bench/browser-bench.worker.ts', import.meta.url)));
   const isolation = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp', 'cache-control': 'no-store' };
   const server = createServer((req, res) => {

@@ -5,7 +5,7 @@
  * torch. Prints a table and writes JSON. Not part of CI.
  *
  *   node dist-cli/gpu-bench.mjs [--webgpu /path/to/webgpu/index.js (default: the dev dependency)]
- *                               [--shapes 4096x4096,...] [--out f.json]
+ *                               [--shapes 4096x4096,...] [--out f.json] [--allow-software]
  */
 import '../engine/node-wasm-features.js';
 import { spawnSync } from 'node:child_process';
@@ -18,7 +18,14 @@ import { installNodeWebGpu, installedDawnModule, nodeGpuAdapterInfo } from '../e
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { webgpu: { type: 'string' }, shapes: { type: 'string' }, out: { type: 'string' }, 'wasm-check-max': { type: 'string' } },
+  options: {
+    webgpu: { type: 'string' },
+    shapes: { type: 'string' },
+    out: { type: 'string' },
+    'wasm-check-max': { type: 'string' },
+    // a dry run of the GPU path on a software adapter (SwiftShader): right answers, no meaningful time
+    'allow-software': { type: 'boolean' },
+  },
 });
 /** --webgpu, else the webgpu dev dependency (Dawn for Node) when installed. */
 const dawn = values.webgpu ?? installedDawnModule();
@@ -62,7 +69,7 @@ async function main() {
   const linalg = await createLinalg();
   let gpuInfo = 'no webgpu module given, and the webgpu dev dependency is not installed';
   if (dawn) await installNodeWebGpu(dawn);
-  const gpu = dawn ? await createGpuGram() : null;
+  const gpu = dawn ? await createGpuGram(undefined, { allowFallbackAdapter: values['allow-software'] ?? false }) : null;
   if (dawn) gpuInfo = (await nodeGpuAdapterInfo(true)) ?? 'no adapter';
   console.log(`webgpu: ${gpuInfo}; backend ${gpu ? 'ready' : 'NOT available (createGpuGram returned null)'}`);
   const wasmCheckMax = Number(values['wasm-check-max'] ?? 1024 * 4096);

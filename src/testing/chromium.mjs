@@ -1,6 +1,7 @@
 // Headless Chromium for our browser tests and benchmarks (plain JS, so that scripts run by
-// Node directly can import it too).
-import { build } from 'esbuild';
+// Node directly can import it too). esbuild and playwright-core are dev dependencies: the bundled
+// benches import them only when they start Chromium, so the Node-only runs work without them
+// (a GPU machine with nothing but node and dist-cli/).
 
 /** Debian's Chromium: Playwright's own browser download does not work on our machines. */
 export const DEFAULT_CHROMIUM = '/usr/bin/chromium';
@@ -21,6 +22,7 @@ export const GPU_ARGS = ['--enable-features=Vulkan', '--use-vulkan=native', '--u
 
 /** One ES module for a page or worker: entry (a .ts path) bundled with its imports. */
 export async function bundleForBrowser(entry) {
+  const { build } = await import('esbuild');
   const out = await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent' });
   return out.outputFiles[0].text;
 }

@@ -343,6 +343,16 @@ interface ThreadTeam {
 }
 
 /** The owner's exports on a shared memory with n − 1 running helpers, or null (fall back). */
+/** `p`, or a rejection after `ms`. The timer is cleared once `p` settles: a pending one would
+ *  keep Node's event loop (a CLI run, a bench) alive for the rest of its `ms`. */
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 async function startThreads(kind: 'relaxed' | 'plain', n: number, timeoutMs: number): Promise<{ ex: KernelExports; team: ThreadTeam } | null> {
   const spawn = await helperSpawner();
   if (!spawn) return null;
@@ -358,12 +368,7 @@ async function startThreads(kind: 'relaxed' | 'plain', n: number, timeoutMs: num
   const ctl = ex.alloc(ex.ctlBytes()) >>> 0;
   new Int32Array(memory.buffer, ctl, ex.ctlBytes() >> 2).fill(0);
   const started = await Promise.allSettled(
-    Array.from({ length: n - 1 }, (_, i) =>
-      Promise.race([
-        spawn({ module, memory, ctl, tid: i + 1 }),
-        new Promise<Helper>((_, reject) => setTimeout(() => reject(new Error('helper start timed out')), 30_000)),
-      ]),
-    ),
+    Array.from({ length: n - 1 }, (_, i) => withTimeout(spawn({ module, memory, ctl, tid: i + 1 }), 30_000, 'helper start timed out')),
   );
   const helpers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   if (helpers.length !== n - 1) {

@@ -43,6 +43,15 @@ describe('threads inside one matrix', () => {
     expect(three.threads).toBe(3);
   });
 
+  it('starting a team leaves no timer behind (a pending one kept a CLI or bench process alive 30 s)', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const la = await createLinalg({ threads: 2 });
+    expect(la.threads).toBe(2);
+    expect(timers()).toBe(before);
+    la.dispose();
+  });
+
   // Orders ≥ 384 take the split mat-vec; odd and non-multiple-of-4 orders exercise the edges.
   for (const [rows, cols, kind] of [
     [700, 500, 'tall'],

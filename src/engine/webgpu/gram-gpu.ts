@@ -98,7 +98,9 @@ export async function createGpuGram(device?: GPUDevice, options: GpuGramOptions 
           maxBufferSize: adapter.limits.maxBufferSize,
         },
       });
-    } catch {
+    } catch (e) {
+      // Said, not thrown: the scan goes on without the GPU, and a GPU check's log shows why.
+      console.warn(`WebGPU Gram unavailable on ${info}: requestDevice failed: ${(e as Error).message}`);
       return null;
     }
     ownDevice = true;
@@ -116,7 +118,10 @@ export async function createGpuGram(device?: GPUDevice, options: GpuGramOptions 
     }
   } catch (e) {
     gram.destroy();
-    if (e instanceof GpuGramError) return null;
+    if (e instanceof GpuGramError) {
+      console.warn(`WebGPU Gram unavailable on ${info}: ${e.message}`);
+      return null;
+    }
     throw e;
   }
   return gram;
