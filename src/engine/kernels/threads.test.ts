@@ -43,13 +43,22 @@ describe('threads inside one matrix', () => {
     expect(three.threads).toBe(3);
   });
 
-  it('starting a team leaves no timer behind (a pending one kept a CLI or bench process alive 30 s)', async () => {
-    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-    const before = timers();
-    const la = await createLinalg({ threads: 2 });
-    expect(la.threads).toBe(2);
-    expect(timers()).toBe(before);
-    la.dispose();
+  it('starting a team clears its start timeout (a pending one kept a CLI or bench process alive 30 s)', async () => {
+    const set = vi.spyOn(globalThis, 'setTimeout');
+    const clear = vi.spyOn(globalThis, 'clearTimeout');
+    try {
+      const la = await createLinalg({ threads: 3 });
+      expect(la.threads).toBe(3);
+      // one 30 s limit per helper start, and every one of them cleared once its helper answered
+      const started = set.mock.calls.flatMap((call, i) => (call[1] === 30_000 ? [set.mock.results[i]!.value as unknown] : []));
+      expect(started.length).toBe(2);
+      const cleared = new Set(clear.mock.calls.map((call) => call[0] as unknown));
+      for (const t of started) expect(cleared.has(t)).toBe(true);
+      la.dispose();
+    } finally {
+      set.mockRestore();
+      clear.mockRestore();
+    }
   });
 
   // Orders ≥ 384 take the split mat-vec; odd and non-multiple-of-4 orders exercise the edges.
