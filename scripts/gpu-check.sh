@@ -6,14 +6,15 @@
 #          packs .device/: this machine's node and Dawn for Node's Linux binary (xz'd), and
 #          Debian's Vulkan loader (libvulkan1) in case the GPU machine has none (~30 MB in all)
 #   there: carry .device and dist-cli, then  OUT=<a folder> bash scripts/gpu-check.sh [layers]
-#          (the four steps stop at 110 + 150 + 180 + 130 s: under the device tool's 600 s a call)
+#          (the four steps stop at 170 + 120 + 160 + 120 s: under the device tool's 600 s a call)
 #          (a dry run here on SwiftShader: GPU_CHECK_DRY=1 bash scripts/gpu-check.sh 1)
 #
 # It prints (and writes under $OUT, with the whole log in $OUT/gpu-check.log):
 #   0. the Vulkan loader and driver Dawn will use, and the adapter it finds;
 #   1. gpu-bench: whether the WebGPU Gram passes its self-test on this GPU (the opaque barriers
-#      against reassociating shader compilers), its time and σ error per shape, and
-#      torch.linalg.svdvals on the same GPU;
+#      against reassociating shader compilers), its time and σ error per shape, the experimental
+#      GPU dense → band reduction on the same Gram (band-gpu.ts: time, GPU wait, host time, σ
+#      error), and torch.linalg.svdvals on the same GPU;
 #   2. the bench's webgpu backend (GPU Gram + eigenvalues on every core) next to WASM on every core;
 #   3. a CLI scan of a Llama-3-8B-shaped checkpoint of [layers] layers (default 8; 32 is the whole
 #      model, 15 GB) with --webgpu: wall time, MB/s, peak RSS;
@@ -102,12 +103,12 @@ else
   shapes=1024x4096,4096x4096,14336x4096
   big=4096x4096,14336x4096
 fi
-step 110 "1. the WebGPU Gram alone, next to torch" "$node" dist-cli/gpu-bench.mjs --shapes "$shapes" --out "$out/gpu-bench.json" "${dry[@]}"
-step 150 "2. whole singular-value computation: webgpu vs wasm on every core" \
+step 170 "1. the WebGPU Gram alone, next to torch" "$node" dist-cli/gpu-bench.mjs --shapes "$shapes" --out "$out/gpu-bench.json" "${dry[@]}"
+step 120 "2. whole singular-value computation: webgpu vs wasm on every core" \
   "$node" dist-cli/bench.mjs --shapes "$big" --backends webgpu,wasm-threads --repeats 1 --no-scan --out "$out/bench.json"
-step 180 "3. CLI scan, Llama-3-8B shapes, $layers layers, --webgpu" \
+step 160 "3. CLI scan, Llama-3-8B shapes, $layers layers, --webgpu" \
   "$node" dist-cli/bench.mjs --shapes 576x1536 --backends wasm-1 --repeats 1 --no-scipy \
   --scan-layers "$layers" --scan-webgpu node_modules/webgpu/index.js --out "$out/scan.json"
-step 130 "4. the same scan on the CPU cores alone" \
+step 120 "4. the same scan on the CPU cores alone" \
   "$node" dist-cli/bench.mjs --shapes 576x1536 --backends wasm-1 --repeats 1 --no-scipy \
   --scan-layers "$layers" --out "$out/scan-cpu.json"

@@ -2,7 +2,8 @@
  * GPU benchmark for a machine with a real GPU and no browser: the WebGPU backend through Dawn
  * for Node (the `webgpu` npm package, loaded from a path given on the command line, since it is
  * not a dependency of the app), next to torch.linalg.svdvals on the same GPU when python3 has
- * torch. Prints a table and writes JSON. Not part of CI.
+ * torch. Prints a table and writes JSON. Not part of CI. Also times the experimental GPU dense → band
+ * reduction (band-gpu.ts) on each Gram, with its σ error against the WASM eigenvalues.
  *
  *   node dist-cli/gpu-bench.mjs [--webgpu /path/to/webgpu/index.js (default: the dev dependency)]
  *                               [--shapes 4096x4096,...] [--out f.json] [--allow-software]
@@ -13,6 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { spectrumScore } from '../core/spectrum.js';
 import { createLinalg } from '../engine/kernels/linalg.js';
+import { type GpuBandTimes, createGpuBandReduction } from '../engine/webgpu/band-gpu.js';
 import { createGpuGram } from '../engine/webgpu/gram-gpu.js';
 import { installNodeWebGpu, installedDawnModule, nodeGpuAdapterInfo } from '../engine/node-webgpu.js';
 
@@ -71,6 +73,7 @@ async function main() {
   if (dawn) await installNodeWebGpu(dawn);
   const gpu = dawn ? await createGpuGram(undefined, { allowFallbackAdapter: values['allow-software'] ?? false }) : null;
   if (dawn) gpuInfo = (await nodeGpuAdapterInfo(true)) ?? 'no adapter';
+  const band = gpu ? await createGpuBandReduction({ allowFallbackAdapter: values['allow-software'] ?? false }) : null;
   console.log(`webgpu: ${gpuInfo}; backend ${gpu ? 'ready' : 'NOT available (createGpuGram returned null)'}`);
   const wasmCheckMax = Number(values['wasm-check-max'] ?? 1024 * 4096);
   for (const [r, c] of shapes) {
@@ -89,6 +92,20 @@ async function main() {
         webgpu_total_seconds: (t2 - t0) / 1000,
         gram_tflops: (2 * Math.min(r, c) ** 2 * Math.max(r, c)) / ((t1 - t0) / 1000) / 1e12,
       });
+      if (band) {
+        // The experimental GPU dense → band stage on the same Gram, against the WASM eigenvalues.
+        const times: GpuBandTimes = { gpuSeconds: 0, hostSeconds: 0 };
+        const t4 = performance.now();
+        const sb = await band.singularValues(g, Math.min(r, c), linalg, times);
+        let worst = 0;
+        for (let i = 0; i < sv.length; i++) worst = Math.max(worst, Math.abs(sb[i]! - sv[i]!) / sv[0]!);
+        Object.assign(rec, {
+          gpu_band_eigen_seconds: (performance.now() - t4) / 1000,
+          gpu_band_gpu_wait_seconds: times.gpuSeconds,
+          gpu_band_host_seconds: times.hostSeconds,
+          gpu_band_sigma_error_over_smax: worst,
+        });
+      }
       if (r * c <= wasmCheckMax) {
         const t3 = performance.now();
         const ref = linalg.singularValues(w, r, c);
@@ -107,6 +124,7 @@ async function main() {
   console.log('torch:', JSON.stringify(torchOut));
   if (values.out) writeFileSync(values.out, JSON.stringify({ gpu: gpuInfo, rows, torch: torchOut }, null, 2));
   gpu?.destroy();
+  band?.destroy();
   process.exit(0);
 }
 

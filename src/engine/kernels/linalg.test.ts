@@ -383,6 +383,58 @@ describe('eigenvaluesOfGram', () => {
   });
 });
 
+describe('bandSingularValues', () => {
+  /** A symmetric band of order n, half-bandwidth b (compact rows) and the same matrix dense. */
+  function band(n: number, b: number, seed: number): { ab: Float64Array; dense: Float64Array } {
+    const ab = new Float64Array(n * (b + 1));
+    const dense = new Float64Array(n * n);
+    let s = seed;
+    for (let i = 0; i < n; i++)
+      for (let c = Math.max(0, i - b); c <= i; c++) {
+        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+        const x = c === i ? 2 * b + 1 + s / 2 ** 32 : s / 2 ** 32 - 0.5; // diagonally dominant: positive definite
+        ab[i * (b + 1) + c - i + b] = x;
+        dense[i * n + c] = x;
+        dense[c * n + i] = x;
+      }
+    return { ab, dense };
+  }
+
+  it('matches the dense route (one-stage reduction) for bands of 1, 7, 32 and wider than the matrix', async () => {
+    const la = await createLinalg();
+    for (const [n, b] of [
+      [300, 7],
+      [257, 32],
+      [40, 60],
+      [90, 1],
+      [1, 0],
+    ] as const) {
+      const { ab, dense } = band(n, b, n + b);
+      expect(relErr(la.bandSingularValues(ab, n, b), la.eigenvaluesOfGram(dense, n)), `${n}, b ${b}`).toBeLessThan(1e-13);
+    }
+  });
+
+  it('a tridiagonal Toeplitz band has λ_j = a + 2c·cos(jπ/(n+1))', async () => {
+    const la = await createLinalg();
+    const n = 64;
+    const ab = new Float64Array(n * 2);
+    for (let i = 0; i < n; i++) ab.set([i > 0 ? -1 : 0, 3], 2 * i);
+    const want = Array.from({ length: n }, (_, j) => Math.sqrt(3 - 2 * Math.cos(((j + 1) * Math.PI) / (n + 1))));
+    expect(
+      relErr(
+        la.bandSingularValues(ab, n, 1),
+        want.sort((x, y) => y - x),
+      ),
+    ).toBeLessThan(1e-14);
+  });
+
+  it('refuses a band of the wrong length and non-finite entries', async () => {
+    const la = await createLinalg();
+    expect(() => la.bandSingularValues(new Float64Array(5), 3, 1)).toThrow(/needs 6 values/);
+    expect(() => la.bandSingularValues(Float64Array.from([1, Number.NaN]), 1, 1)).toThrow(KernelError);
+  });
+});
+
 describe('gramSink', () => {
   /** W's Gram (smaller side), both triangles, summed in float64 (float32 products are exact). */
   function gramOf(w: Float32Array, rows: number, cols: number): { g: Float64Array; k: number } {

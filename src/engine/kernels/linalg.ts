@@ -112,6 +112,10 @@ export interface Linalg {
   /** The same for a Gram that arrives row by row (the WebGPU backend's read-back): written
    *  straight into the kernel's packed triangle, so no dense k×k copy is ever held. */
   gramSink(k: number): GramSink;
+  /** sqrt(max(λ, 0)) (descending) of a symmetric band matrix that a reduction elsewhere produced
+   *  (the WebGPU dense → band stage): ab holds n rows of b + 1 values, row i being
+   *  A[i][i−b .. i] (entries left of column 0 are 0). The kernel's stage 2 and QL, on every thread. */
+  bandSingularValues(ab: Float64Array, n: number, b: number): Float64Array;
   /** Threads this Linalg computes with (1 unless createLinalg({ threads }) got more). */
   readonly threads: number;
   /** Stops the helper threads (later calls run on one thread). Idempotent; a no-op when
@@ -160,6 +164,8 @@ interface KernelExports {
   zeroF64(p: number, n: number): void;
   eigWorkBytes(n: number): number;
   gramSingularValues(g: number, n: number, work: number, out: number): number;
+  bandEigWorkBytes(n: number, b: number): number;
+  bandSingularValues(ab: number, n: number, b: number, work: number, out: number): number;
   ctlBytes(): number;
   setThreads(ctl: number, n: number, timeoutMs: number): void;
   threadError(): number;
@@ -667,6 +673,31 @@ function makeLinalg(ex: KernelExports, stagingBytes: number, team?: ThreadTeam):
     }
   }
 
+  function bandSingularValues(ab: Float64Array, n: number, b: number): Float64Array {
+    checkThreads();
+    if (!isDim(n) || !(Number.isInteger(b) && b >= 0) || ab.length !== n * (b + 1))
+      throw new KernelError('bad-shape', `a band of order ${n} and half-bandwidth ${b} needs ${n * (b + 1)} values, got ${ab.length}`);
+    if (n === 0) return new Float64Array(0);
+    for (const x of ab) if (!Number.isFinite(x)) throw new KernelError('non-finite', 'band contains NaN or Infinity');
+    let band = 0;
+    let work = 0;
+    let out = 0;
+    try {
+      band = alloc(ab.length * 8);
+      work = alloc(ex.bandEigWorkBytes(n, b) >>> 0);
+      out = alloc(n * 8);
+      new Float64Array(ex.memory.buffer, band, ab.length).set(ab);
+      const info = ex.bandSingularValues(band, n, b, work, out);
+      checkThreads();
+      if (info !== 0) throw new KernelError('no-convergence', `tridiagonal QL did not converge (eigenvalue ${info} of ${n})`);
+      return new Float64Array(ex.memory.buffer, out, n).slice();
+    } finally {
+      ex.free(out);
+      ex.free(work);
+      ex.free(band);
+    }
+  }
+
   function gramSink(k: number): GramSink {
     checkThreads();
     if (!isDim(k)) throw new KernelError('bad-shape', `bad Gram order ${k}`);
@@ -705,6 +736,7 @@ function makeLinalg(ex: KernelExports, stagingBytes: number, team?: ThreadTeam):
     gramAccumulator,
     columnGramAccumulator,
     eigenvaluesOfGram,
+    bandSingularValues,
     gramSink,
     get threads() {
       return threads;

@@ -23,7 +23,7 @@ export { DEFAULT_CHROMIUM };
  * Tolerances the unit test asserts. Contract: σ within 1e-5·σmax of float64 LAPACK, Spectrum
  * scores within 1e-5 relative; we hold the GPU route to 10× tighter on σ.
  */
-export const LIMITS = { gram: 1e-12, sigma: 1e-6, score: 1e-5, selfTest: 1e-11 };
+export const LIMITS = { gram: 1e-12, sigma: 1e-6, score: 1e-5, selfTest: 1e-11, band: 1e-10 };
 
 /**
  * @param {{ chromiumPath?: string, gpu?: boolean, timing?: [number, number][], timeoutMs?: number, log?: (line: string) => void }} [options]
@@ -62,6 +62,7 @@ export async function runGramBrowserTests(options = {}) {
     await page.waitForFunction(() => typeof window.runGramHarness === 'function', null, { timeout: 30_000 });
     page.setDefaultTimeout(options.timeoutMs ?? 170_000);
     const report = await page.evaluate(() => window.runGramHarness());
+    if (!report.skipped) report.band = await page.evaluate(() => window.runBandHarness());
     if (options.timing && !report.skipped) {
       try {
         report.timing = await page.evaluate((shapes) => window.runGramTiming(shapes), options.timing);
@@ -90,6 +91,7 @@ export function checkReport(report) {
   if (report.nonFiniteCode !== 'non-finite') bad.push(`NaN input gave ${report.nonFiniteCode}, expected non-finite`);
   if (report.deviceLostCode !== 'device-lost') bad.push(`lost device gave ${report.deviceLostCode}, expected device-lost`);
   if (!report.softwareRefusedByDefault) bad.push('a software adapter was accepted without allowFallbackAdapter');
+  for (const c of report.band?.cases ?? []) if (!(c.sigmaErr <= LIMITS.band)) bad.push(`GPU band reduction, ${c.name}: σ error ${c.sigmaErr} > ${LIMITS.band}`);
   return bad;
 }
 
@@ -109,6 +111,8 @@ export function formatReport(report) {
   lines.push(
     `NaN input → ${report.nonFiniteCode}; lost device → ${report.deviceLostCode}; software adapter refused by default: ${report.softwareRefusedByDefault}`,
   );
+  if (report.band?.cases.length)
+    lines.push(`GPU dense → band reduction (experimental), max|Δσ|/σmax vs WASM: ${report.band.cases.map((c) => `${c.name} ${e(c.sigmaErr)}`).join(', ')}`);
   if (report.timingError) lines.push(`timing failed: ${report.timingError}`);
   if (report.timing) {
     lines.push(`timing on ${report.timing.adapter} (wall time of gram(): upload + compute + read-back)`);

@@ -6,6 +6,7 @@
  */
 import { spectrumScore } from '../../core/spectrum.js';
 import { type GpuGram, GpuGramError, createGpuGram, gramReference, maxRelativeError, probeMatrix } from './gram-gpu.js';
+import './band-gpu.harness.js'; // window.runBandHarness, run by the same page
 
 export interface CaseResult {
   name: string;

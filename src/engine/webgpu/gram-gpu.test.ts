@@ -46,6 +46,13 @@ describe.skipIf(!haveChromium)('WebGPU Gram (headless Chromium)', () => {
     }
   });
 
+  it('the experimental GPU dense → band reduction (double-f32) gives the WASM σ to 1e-10·σmax, orders 1 to 150 and a diagonal', ({ skip }) => {
+    if (report.skipped) skip(report.skipped);
+    if (report.band?.skipped) skip(report.band.skipped);
+    expect(report.band?.cases.length).toBe(7);
+    for (const c of report.band!.cases) expect(c.sigmaErr, c.name).toBeLessThanOrEqual(LIMITS.band);
+  });
+
   it('self-test separates compensated from plain f32; errors surface as GpuGramError codes', ({ skip }) => {
     if (report.skipped) skip(report.skipped);
     expect(report.probeErr).toBeLessThanOrEqual(LIMITS.selfTest);

@@ -1591,12 +1591,17 @@ export function tridiagonalizeTwoStage(a: usize, n: i32, d: usize, e: usize, wor
       store<f64>(dst + ((<usize>t) << 3), c >= 0 ? load<f64>(row + ((<usize>c) << 3)) : 0.0);
     }
   }
-  const bw = ab + bandCopyBytes(n);
+  bandToTridiagonal(ab, n, b, d, e, ab + bandCopyBytes(n));
+}
+
+/** Stage 2: the compact band ab (see bandSingularValues) → d, e, with bw (bandWorkBytes(n, b)
+ *  bytes) as the working band. On a thread failure thrFailed is set and d, e are incomplete. */
+function bandToTridiagonal(ab: usize, n: i32, b: i32, d: usize, e: usize, bw: usize): void {
   if (!bandCopyIn(ab, n, b, bw)) {
     bandFromNarrow(ab, n, b, d, e);
     return;
   }
-  // Stage 2 on every thread (sweeps pipelined: see band.ts); progress counters start at 0.
+  // On every thread (sweeps pipelined: see band.ts); progress counters start at 0.
   const nt = max(thrN, 1);
   for (let t = 0; t < nt; t++) store<i32>(bandProgress(n, b, bw, t), 0);
   const args = argBase();
@@ -1609,6 +1614,46 @@ export function tridiagonalizeTwoStage(a: usize, n: i32, d: usize, e: usize, wor
     return;
   }
   bandCopyOut(n, b, d, e, bw);
+}
+
+/** Bytes of bandSingularValues' scratch for order n, half-bandwidth b: d, e, then stage 2's work. */
+export function bandEigWorkBytes(n: i32, b: i32): usize {
+  return ((<usize>max(n, 1)) << 4) + bandWorkBytes(n, b);
+}
+
+/**
+ * Singular values from a band that a reduction elsewhere produced (the WebGPU dense → band
+ * stage): ab is the compact lower band (row i: A[i][i−b .. i] at doubles i·(b+1) + (c − i + b);
+ * left of column 0: 0), already scaled to a safe range by the caller. out[0..n) =
+ * sqrt(max(λ, 0)), descending. Stage 2 (bulge chasing, on every thread), then QL: the same
+ * tail as gramSingularValues. Returns 0, >0 when QL did not converge, −1 on a thread failure.
+ */
+export function bandSingularValues(ab: usize, n: i32, b: i32, work: usize, out: usize): i32 {
+  if (n <= 0) return 0;
+  const nb = (<usize>n) << 3;
+  const d = work,
+    e = work + nb,
+    bw = work + 2 * nb;
+  bandToTridiagonal(ab, n, b, d, e, bw);
+  if (thrFailed != 0) return -1;
+  return tridiagonalSingularValues(d, e, n, 1.0, out);
+}
+
+/** out[0..n) = sqrt(max(λ·scale, 0)), descending, for the eigenvalues λ of the tridiagonal
+ *  (d, e) (e[i] couples i−1 and i; destroyed). Returns 0, or >0 when QL did not converge. */
+function tridiagonalSingularValues(d: usize, e: usize, n: i32, scale: f64, out: usize): i32 {
+  for (let i = 0; i < n; i++) {
+    const o = (<usize>i) << 3;
+    const x = load<f64>(e + o);
+    store<f64>(e + o, x * x);
+  }
+  const info = tqlrat(d, e, n);
+  if (info != 0) return info;
+  for (let i = 0; i < n; i++) {
+    const lam = load<f64>(d + ((<usize>i) << 3)) * scale;
+    store<f64>(out + ((<usize>(n - 1 - i)) << 3), sqrt<f64>(max(lam, 0.0)));
+  }
+  return 0;
 }
 
 /** Bytes of the compact band copy (n rows of b + 1 values), rounded to 64. */
@@ -1639,16 +1684,5 @@ export function gramSingularValues(g: usize, n: i32, work: usize, out: usize): i
     tridiagonalizeBlocked(g, n, d, e, tmp);
     if (thrFailed != 0) return -1;
   }
-  for (let i = 0; i < n; i++) {
-    const o = (<usize>i) << 3;
-    const x = load<f64>(e + o);
-    store<f64>(e + o, x * x);
-  }
-  const info = tqlrat(d, e, n);
-  if (info != 0) return info;
-  for (let i = 0; i < n; i++) {
-    const lam = load<f64>(d + ((<usize>i) << 3)) * inv;
-    store<f64>(out + ((<usize>(n - 1 - i)) << 3), sqrt<f64>(max(lam, 0.0)));
-  }
-  return 0;
+  return tridiagonalSingularValues(d, e, n, inv, out);
 }
