@@ -435,6 +435,52 @@ describe('bandSingularValues', () => {
   });
 });
 
+describe('bandPanelWork (host side of the GPU dense → band stage)', () => {
+  const mat = (rows: number, cols: number, f: (r: number, c: number) => number) =>
+    Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => f(r, c)));
+  const mul = (a: number[][], b: number[][]) => a.map((row) => b[0]!.map((_, c) => row.reduce((acc, x, p) => acc + x * b[p]![c]!, 0)));
+  const tr = (a: number[][]) => a[0]!.map((_, c) => a.map((row) => row[c]!));
+  const maxDiff = (a: number[][], b: number[][]) => Math.max(...a.flatMap((row, r) => row.map((x, c) => Math.abs(x - b[r]![c]!))));
+
+  for (const [m, b, zeroCol] of [
+    [30, 8, -1],
+    [5, 8, -1],
+    [25, 6, 2],
+  ] as const) {
+    it(`${m} rows, width ${b}${zeroCol >= 0 ? `, column ${zeroCol} already zero below its diagonal` : ''}: Q = I − V T Vᵀ is orthogonal, QᵀP = [R; 0], and Qᵀ A Q = A − V Wᵀ − W Vᵀ`, async () => {
+      const la = await createLinalg();
+      const work = la.bandPanelWork(40, b);
+      const below = mat(m, b, (r, c) => (c === zeroCol ? (r <= c ? 0.3 : 0) : Math.sin(1.7 * r + 0.9 * c + 0.4)));
+      const panel = new Float64Array((b + m) * b);
+      below.forEach((row, r) => panel.set(row, (b + r) * b));
+      const { v, t, r } = work.factor(panel, m);
+      const V = mat(m, b, (i, c) => v[i * b + c]!);
+      const T = mat(b, b, (i, c) => t[i * b + c]!);
+      const VTVt = mul(mul(V, T), tr(V));
+      const Q = mat(m, m, (i, j) => (i === j ? 1 : 0) - VTVt[i]![j]!);
+      expect(
+        maxDiff(
+          mul(tr(Q), Q),
+          mat(m, m, (i, j) => (i === j ? 1 : 0)),
+        ),
+      ).toBeLessThan(1e-14);
+      const R0 = mat(m, b, (i, c) => (i < b && i <= c ? r[i * b + c]! : 0));
+      expect(maxDiff(mul(Q, R0), below)).toBeLessThan(1e-14);
+      const A = mat(m, m, (i, j) => Math.cos(0.3 * (i + j)) + (i === j ? 2 : 0) + 0.1 * Math.sin(i * j));
+      const Y = mul(A, V);
+      const w = work.update(Float64Array.from(Y.flat()), m);
+      const W = mat(m, b, (i, c) => w[i * b + c]!);
+      const want = mul(mul(tr(Q), A), Q);
+      const VWt = mul(V, tr(W));
+      const got = mat(m, m, (i, j) => A[i]![j]! - VWt[i]![j]! - VWt[j]![i]!);
+      expect(maxDiff(got, want)).toBeLessThan(1e-13);
+      expect(() => work.update(new Float64Array(m * b), m + 1)).toThrow(/after factor/);
+      work.dispose();
+      expect(() => work.factor(panel, m)).toThrow(/after dispose/);
+    });
+  }
+});
+
 describe('gramSink', () => {
   /** W's Gram (smaller side), both triangles, summed in float64 (float32 products are exact). */
   function gramOf(w: Float32Array, rows: number, cols: number): { g: Float64Array; k: number } {

@@ -99,6 +99,19 @@ export interface GramSink {
   dispose(): void;
 }
 
+/** See Linalg.bandPanelWork. Float64Arrays returned are copies; the work's WASM memory is held
+ *  until dispose(). */
+export interface BandPanelWork {
+  /** Householder QR of the m×b block below the diagonal block (rows b.. of `panel`, row-major,
+   *  b values per row): V (m×b row-major, unit lower trapezoidal), T (b×b upper: the product of
+   *  the reflectors is I − V T Vᵀ) and R (b×b upper). Kept for update(). */
+  factor(panel: Float64Array, m: number): { v: Float64Array; t: Float64Array; r: Float64Array };
+  /** W = X − ½ V M with X = Y T, M = Tᵀ Vᵀ X (Y = A V, m×b row-major), for the last factor():
+   *  Qᵀ A Q = A − V Wᵀ − W Vᵀ. */
+  update(y: Float64Array, m: number): Float64Array;
+  dispose(): void;
+}
+
 export interface Linalg {
   /** all min(rows,cols) singular values of a row-major float32 matrix, descending, as float64 */
   singularValues(w: Float32Array, rows: number, cols: number): Float64Array;
@@ -116,6 +129,9 @@ export interface Linalg {
    *  (the WebGPU dense → band stage): ab holds n rows of b + 1 values, row i being
    *  A[i][i−b .. i] (entries left of column 0 are 0). The kernel's stage 2 and QL, on every thread. */
   bandSingularValues(ab: Float64Array, n: number, b: number): Float64Array;
+  /** The host side of a dense → band stage whose O(n³) updates run elsewhere (band-gpu.ts), for
+   *  panels of width b and up to mMax rows below the diagonal block. */
+  bandPanelWork(mMax: number, b: number): BandPanelWork;
   /** Threads this Linalg computes with (1 unless createLinalg({ threads }) got more). */
   readonly threads: number;
   /** Stops the helper threads (later calls run on one thread). Idempotent; a no-op when
@@ -166,6 +182,9 @@ interface KernelExports {
   gramSingularValues(g: number, n: number, work: number, out: number): number;
   bandEigWorkBytes(n: number, b: number): number;
   bandSingularValues(ab: number, n: number, b: number, work: number, out: number): number;
+  panelQR(q: number, m: number, b: number, tau: number): void;
+  panelT(q: number, m: number, b: number, tau: number, t: number, z: number): void;
+  panelUpdate(y: number, q: number, m: number, b: number, tau: number, t: number, w: number, scratch: number): void;
   ctlBytes(): number;
   setThreads(ctl: number, n: number, timeoutMs: number): void;
   threadError(): number;
@@ -698,6 +717,70 @@ function makeLinalg(ex: KernelExports, stagingBytes: number, team?: ThreadTeam):
     }
   }
 
+  function bandPanelWork(mMax: number, b: number): BandPanelWork {
+    if (!isDim(mMax) || !(Number.isInteger(b) && b >= 1)) throw new KernelError('bad-shape', `bad panel size ${mMax}×${b}`);
+    const f64 = (ptr: number, n: number) => new Float64Array(ex.memory.buffer, ptr, n); // after any memory growth
+    const ptrs: number[] = [];
+    const take = (doubles: number) => {
+      const p = alloc(Math.max(doubles, 1) * 8);
+      ptrs.push(p);
+      return p;
+    };
+    let q = 0;
+    let y = 0;
+    let w = 0;
+    let tau = 0;
+    let t = 0;
+    let z = 0;
+    let scratch = 0;
+    try {
+      [q, y, w] = [take(mMax * b), take(mMax * b), take(mMax * b)];
+      [tau, t, z, scratch] = [take(b), take(b * b), take(b), take(2 * b * b + b)];
+    } catch (err) {
+      for (const p of ptrs) ex.free(p);
+      throw err;
+    }
+    let factored = -1; // m of the last factor()
+    const check = (m: number) => {
+      if (ptrs.length === 0) throw new Error('BandPanelWork used after dispose()');
+      if (!(Number.isInteger(m) && m >= 1 && m <= mMax)) throw new KernelError('bad-shape', `panel rows ${m} outside 1..${mMax}`);
+    };
+    return {
+      factor(panel, m) {
+        check(m);
+        if (panel.length < (b + m) * b) throw new KernelError('bad-shape', `a panel of ${m} rows below ${b} needs ${(b + m) * b} values, got ${panel.length}`);
+        const qv = f64(q, m * b);
+        for (let r = 0; r < m; r++) for (let c = 0; c < b; c++) qv[c * m + r] = panel[(b + r) * b + c]!;
+        ex.panelQR(q, m, b, tau);
+        ex.panelT(q, m, b, tau, t, z);
+        factored = m;
+        const qs = f64(q, m * b);
+        const ts = f64(tau, b);
+        const v = new Float64Array(m * b);
+        const r = new Float64Array(b * b);
+        for (let c = 0; c < b; c++) {
+          for (let i = 0; i < Math.min(c + 1, m); i++) r[i * b + c] = qs[c * m + i]!;
+          if (c >= m || ts[c] === 0) continue;
+          v[c * b + c] = 1;
+          for (let i = c + 1; i < m; i++) v[i * b + c] = qs[c * m + i]!;
+        }
+        return { v, t: f64(t, b * b).slice(), r };
+      },
+      update(yIn, m) {
+        check(m);
+        if (m !== factored) throw new Error(`BandPanelWork.update(${m} rows) after factor(${factored} rows)`);
+        if (yIn.length < m * b) throw new KernelError('bad-shape', `Y needs ${m * b} values, got ${yIn.length}`);
+        f64(y, m * b).set(yIn.subarray(0, m * b));
+        ex.panelUpdate(y, q, m, b, tau, t, w, scratch);
+        return f64(w, m * b).slice();
+      },
+      dispose() {
+        for (const p of ptrs) ex.free(p);
+        ptrs.length = 0;
+      },
+    };
+  }
+
   function gramSink(k: number): GramSink {
     checkThreads();
     if (!isDim(k)) throw new KernelError('bad-shape', `bad Gram order ${k}`);
@@ -737,6 +820,7 @@ function makeLinalg(ex: KernelExports, stagingBytes: number, team?: ThreadTeam):
     columnGramAccumulator,
     eigenvaluesOfGram,
     bandSingularValues,
+    bandPanelWork,
     gramSink,
     get threads() {
       return threads;

@@ -16,8 +16,9 @@
  * The GPU keeps the matrix in double-f32 (band-gpu.wgsl.ts), about 48 bits: eigenvalues to
  * ~1e-13 of the largest, where float32 would miss the contract by orders of magnitude.
  *
- * Not yet timed on a real GPU (no machine in the sessions that wrote it); the host side is plain
- * TypeScript, ~20 Mflop per panel. `gpu-bench` reports its time and accuracy next to WASM.
+ * The host's share (Linalg.bandPanelWork, in the WASM kernels) is O(m·B²) per panel, ~20 Mflop
+ * at m = 4096. Not yet timed on a real GPU (no machine in the sessions that wrote it):
+ * `gpu-bench` reports its time, GPU wait and host time, and accuracy next to WASM.
  */
 import type { Linalg } from '../kernels/linalg.js';
 import { BAND_B as B, BAND_WGSL } from './band-gpu.wgsl.js';
@@ -138,6 +139,7 @@ async function reduce(device: GPUDevice, pipes: Pipelines, g: Float64Array, k: n
     return out;
   };
 
+  const work = linalg.bandPanelWork(mMax, B);
   try {
     device.queue.writeBuffer(aBuf, 0, toPairs(g, k * k, 1 / s));
     const ab = new Float64Array(k * (B + 1));
@@ -151,7 +153,7 @@ async function reduce(device: GPUDevice, pipes: Pipelines, g: Float64Array, k: n
       const h0 = performance.now();
       for (let r = 0; r < nb; r++) for (let c = 0; c <= r; c++) ab[(j + r) * (B + 1) + c - r + B] = panel[r * B + c]!;
       if (m === 0) break;
-      const f = factorPanel(panel, m);
+      const f = work.factor(panel, m);
       for (let r = 0; r < Math.min(m, B); r++) for (let c = r; c < B; c++) ab[(j + B + r) * (B + 1) + c - r] = f.r[r * B + c]!;
       device.queue.writeBuffer(vBuf, 0, toPairs(f.v, m * B));
       t.hostSeconds += (performance.now() - h0) / 1000;
@@ -169,7 +171,7 @@ async function reduce(device: GPUDevice, pipes: Pipelines, g: Float64Array, k: n
         const q = parts.subarray(p * m * B, (p + 1) * m * B);
         for (let i = 0; i < y.length; i++) y[i]! += q[i]!;
       }
-      device.queue.writeBuffer(wBuf, 0, toPairs(updateOperand(y, f.v, f.t, m), m * B));
+      device.queue.writeBuffer(wBuf, 0, toPairs(work.update(y, m), m * B));
       t.hostSeconds += (performance.now() - h1) / 1000;
       run(pipes.syr2k, syr2kGroup, tiles, tiles);
     }
@@ -178,110 +180,7 @@ async function reduce(device: GPUDevice, pipes: Pipelines, g: Float64Array, k: n
     for (let i = 0; i < sigma.length; i++) sigma[i]! *= r;
     return sigma;
   } finally {
+    work.dispose();
     for (const b of [aBuf, pBuf, vBuf, wBuf, yBuf, uBuf, readBuf]) b.destroy();
   }
-}
-
-/** The panel's factorisation: Householder QR of rows B.. of `panel` (m × B below the diagonal
- *  block; row stride B) → V (m × B, unit lower trapezoidal, row-major), T (B × B, upper, with
- *  Q = H₀…H_{B−1} = I − V T Vᵀ: LAPACK dlarft, forward, columnwise) and R (B × B, upper). */
-export function factorPanel(panel: Float64Array, m: number): { v: Float64Array; t: Float64Array; r: Float64Array } {
-  const q = new Float64Array(m * B); // column-major m × B copy: columns are contiguous
-  for (let r = 0; r < m; r++) for (let c = 0; c < B; c++) q[c * m + r] = panel[(B + r) * B + c]!;
-  const tau = new Float64Array(B);
-  const rr = new Float64Array(B * B);
-  const nref = Math.min(m, B);
-  for (let c = 0; c < nref; c++) {
-    const col = c * m;
-    const alpha = q[col + c]!;
-    let xnorm2 = 0;
-    for (let r = c + 1; r < m; r++) xnorm2 += q[col + r]! ** 2;
-    if (xnorm2 === 0) {
-      tau[c] = 0;
-      rr[c * B + c] = alpha;
-      continue; // H = I; the column's v below the diagonal is already 0
-    }
-    const beta = -Math.sign(alpha || 1) * Math.sqrt(alpha * alpha + xnorm2);
-    tau[c] = (beta - alpha) / beta;
-    const inv = 1 / (alpha - beta);
-    for (let r = c + 1; r < m; r++) q[col + r]! *= inv;
-    q[col + c] = 1;
-    rr[c * B + c] = beta;
-    for (let d = c + 1; d < B; d++) {
-      const cd = d * m;
-      let w = 0;
-      for (let r = c; r < m; r++) w += q[col + r]! * q[cd + r]!;
-      w *= tau[c]!;
-      for (let r = c; r < m; r++) q[cd + r]! -= w * q[col + r]!;
-    }
-  }
-  for (let c = 0; c < B; c++) for (let r = 0; r < Math.min(c, nref); r++) rr[r * B + c] = q[c * m + r]!;
-  // q's columns become V's (unit diagonal, zeros above; a column whose τ is 0 is all zero).
-  for (let c = 0; c < B; c++) {
-    const col = c * m;
-    const keep = c < nref && tau[c] !== 0;
-    for (let r = 0; r < Math.min(c, m); r++) q[col + r] = 0;
-    if (!keep) q.fill(0, col + Math.min(c, m), col + m);
-    else q[col + c] = 1;
-  }
-  const v = new Float64Array(m * B);
-  for (let c = 0; c < B; c++) for (let r = c; r < m; r++) v[r * B + c] = q[c * m + r]!;
-  // T (dlarft): T[i][i] = τ_i, T[0:i, i] = −τ_i T[0:i, 0:i] Vᵀ[0:i, :] v_i (columns of q: contiguous).
-  const t = new Float64Array(B * B);
-  const z = new Float64Array(B);
-  for (let i = 0; i < nref; i++) {
-    const ti = tau[i]!;
-    t[i * B + i] = ti;
-    if (ti === 0) continue;
-    const ci = i * m;
-    for (let l = 0; l < i; l++) {
-      const cl = l * m;
-      let d = 0;
-      for (let r = i; r < m; r++) d += q[cl + r]! * q[ci + r]!;
-      z[l] = -ti * d;
-    }
-    for (let l = 0; l < i; l++) {
-      let acc = 0;
-      for (let p = l; p < i; p++) acc += t[l * B + p]! * z[p]!;
-      t[l * B + i] = acc;
-    }
-  }
-  return { v, t, r: rr };
-}
-
-/** W = X − ½ V M with X = Y T and M = Tᵀ Vᵀ X (all m × B row-major but T, M: B × B), so that
- *  Qᵀ A22 Q = A22 − V Wᵀ − W Vᵀ. */
-export function updateOperand(y: Float64Array, v: Float64Array, t: Float64Array, m: number): Float64Array {
-  const x = new Float64Array(m * B);
-  for (let r = 0; r < m; r++) {
-    const o = r * B;
-    for (let p = 0; p < B; p++) {
-      const yp = y[o + p]!;
-      for (let c = p; c < B; c++) x[o + c]! += yp * t[p * B + c]!; // T is upper triangular
-    }
-  }
-  const vx = new Float64Array(B * B);
-  for (let r = 0; r < m; r++)
-    for (let a = 0; a < B; a++) {
-      const va = v[r * B + a]!;
-      if (va === 0) continue;
-      for (let c = 0; c < B; c++) vx[a * B + c]! += va * x[r * B + c]!;
-    }
-  const mm = new Float64Array(B * B);
-  for (let a = 0; a < B; a++)
-    for (let c = 0; c < B; c++) {
-      let acc = 0;
-      for (let p = 0; p <= a; p++) acc += t[p * B + a]! * vx[p * B + c]!;
-      mm[a * B + c] = acc;
-    }
-  const w = x;
-  for (let r = 0; r < m; r++) {
-    const o = r * B;
-    for (let p = 0; p < B; p++) {
-      const vp = 0.5 * v[o + p]!;
-      if (vp === 0) continue;
-      for (let c = 0; c < B; c++) w[o + c]! -= vp * mm[p * B + c]!;
-    }
-  }
-  return w;
 }

@@ -29,6 +29,7 @@
 
 import { bandCopyIn, bandCopyOut, bandFromNarrow, bandProgress, bandSweeps, bandWorkBytes as bandWorkBytesFor } from './band';
 import { axpyN, dotN, hsum, madd } from './vec';
+export { panelQR, panelT, panelUpdate } from './panel';
 
 /** Bytes of stage 2's scratch (band.ts) for order n, half-bandwidth b, with the current
  *  thread count. */
