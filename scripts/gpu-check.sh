@@ -6,7 +6,7 @@
 #          packs .device/: this machine's node and Dawn for Node's Linux binary (xz'd), and
 #          Debian's Vulkan loader (libvulkan1) in case the GPU machine has none (~30 MB in all)
 #   there: carry .device and dist-cli, then  OUT=<a folder> bash scripts/gpu-check.sh [layers]
-#          (the four steps stop at 170 + 120 + 160 + 120 s: under the device tool's 600 s a call)
+#          (the steps stop at 150 + 90 + 120 + 110 + 110 s: under the device tool's 600 s a call)
 #          (a dry run here on SwiftShader: GPU_CHECK_DRY=1 bash scripts/gpu-check.sh 1)
 #
 # It prints (and writes under $OUT, with the whole log in $OUT/gpu-check.log):
@@ -18,7 +18,8 @@
 #   2. the bench's webgpu backend (GPU Gram + eigenvalues on every core) next to WASM on every core;
 #   3. a CLI scan of a Llama-3-8B-shaped checkpoint of [layers] layers (default 8; 32 is the whole
 #      model, 15 GB) with --webgpu: wall time, MB/s, peak RSS;
-#   4. the same scan on the CPU cores alone, for the ratio.
+#   4. the same scan on the CPU cores alone, for the ratio;
+#   5. the same scan with the experimental --gpu-eigen (the reductions on the GPU too).
 # Each step has its own time limit, and a step that fails does not stop the next one.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -103,12 +104,15 @@ else
   shapes=1024x4096,4096x4096,14336x4096
   big=4096x4096,14336x4096
 fi
-step 170 "1. the WebGPU Gram alone, next to torch" "$node" dist-cli/gpu-bench.mjs --shapes "$shapes" --out "$out/gpu-bench.json" "${dry[@]}"
-step 120 "2. whole singular-value computation: webgpu vs wasm on every core" \
+step 150 "1. the WebGPU Gram alone, next to torch" "$node" dist-cli/gpu-bench.mjs --shapes "$shapes" --out "$out/gpu-bench.json" "${dry[@]}"
+step 90 "2. whole singular-value computation: webgpu vs wasm on every core" \
   "$node" dist-cli/bench.mjs --shapes "$big" --backends webgpu,wasm-threads --repeats 1 --no-scan --out "$out/bench.json"
-step 160 "3. CLI scan, Llama-3-8B shapes, $layers layers, --webgpu" \
+step 120 "3. CLI scan, Llama-3-8B shapes, $layers layers, --webgpu" \
   "$node" dist-cli/bench.mjs --shapes 576x1536 --backends wasm-1 --repeats 1 --no-scipy \
   --scan-layers "$layers" --scan-webgpu node_modules/webgpu/index.js --out "$out/scan.json"
-step 120 "4. the same scan on the CPU cores alone" \
+step 110 "4. the same scan on the CPU cores alone" \
   "$node" dist-cli/bench.mjs --shapes 576x1536 --backends wasm-1 --repeats 1 --no-scipy \
   --scan-layers "$layers" --out "$out/scan-cpu.json"
+step 110 "5. the same scan with --gpu-eigen (experimental: the reductions on the GPU too)" \
+  "$node" dist-cli/bench.mjs --shapes 576x1536 --backends wasm-1 --repeats 1 --no-scipy \
+  --scan-layers "$layers" --scan-webgpu node_modules/webgpu/index.js --scan-gpu-eigen --out "$out/scan-gpu-eigen.json"

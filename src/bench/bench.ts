@@ -6,6 +6,7 @@
  *   npm run bench -- [--shapes 1024x4096,4096x4096] [--backends wasm-1,wasm-pool,chromium-wasm-threads]
  *                    [--no-scan] [--repeats N (default 3: medians)] [--gpu]
  *                    [--scan-layers N (default 2)] [--scan-webgpu PATH (Dawn for Node: the CLI's --webgpu)]
+ *                    [--scan-gpu-eigen (with --scan-webgpu: the CLI's experimental --gpu-eigen)]
  * On a GPU machine, `--shapes 576x1536 --backends wasm-1 --scan-layers 32 --scan-webgpu PATH` times
  * a whole Llama-3-8B-shaped model (15 GB of BF16) through the CLI with the GPU.
  *
@@ -65,6 +66,7 @@ const { values } = parseArgs({
     gpu: { type: 'boolean' },
     'scan-layers': { type: 'string' },
     'scan-webgpu': { type: 'string' },
+    'scan-gpu-eigen': { type: 'boolean' },
   },
 });
 const scanLayers = Number(values['scan-layers'] ?? 2);
@@ -313,7 +315,7 @@ async function scanBench(): Promise<Record<string, number>> {
   const bytes = writeLlamaCheckpoint(dir, scanLayers);
   const cli = new URL('./cli.mjs', import.meta.url).pathname;
   const t0 = performance.now();
-  const gpu = values['scan-webgpu'] ? ['--webgpu', values['scan-webgpu']] : [];
+  const gpu = values['scan-webgpu'] ? ['--webgpu', values['scan-webgpu'], ...(values['scan-gpu-eigen'] ? ['--gpu-eigen'] : [])] : [];
   const child = spawn(process.execPath, [cli, 'scan', dir, '--out', join(work, 'scan-out'), ...gpu], {
     env: { ...process.env, SPECTROSCOPE_STATS: '1' },
     stdio: ['ignore', 'inherit', 'pipe'],
@@ -328,10 +330,12 @@ async function scanBench(): Promise<Record<string, number>> {
     engineSeconds: number;
     workers: number;
     gpuMatrices: number;
+    gpuEigenMatrices: number;
   };
   const result = {
     layers: scanLayers,
     gpu_matrices: stats.gpuMatrices,
+    gpu_eigen_matrices: stats.gpuEigenMatrices,
     wall_seconds: wall,
     bytes: bytes,
     bytes_per_second: bytes / wall,
@@ -341,7 +345,7 @@ async function scanBench(): Promise<Record<string, number>> {
     wall_over_engine_sum_per_worker: wall / (stats.engineSeconds / stats.workers),
   };
   console.log(
-    `CLI scan${gpu.length ? ` with --webgpu (${stats.gpuMatrices} matrices' Grams on the GPU)` : ''}, Llama-3-8B shapes, ${scanLayers} layers, BF16 ${(bytes / 1e9).toFixed(2)} GB: ${wall.toFixed(1)} s wall, ${(bytes / wall / 1e6).toFixed(0)} MB/s, peak RSS ${(stats.peakRssBytes / 1e9).toFixed(2)} GB, per-matrix engine time ${stats.engineSeconds.toFixed(1)} s over ${stats.workers} workers (wall / (sum/workers) = ${result.wall_over_engine_sum_per_worker.toFixed(2)})`,
+    `CLI scan${gpu.length ? ` with --webgpu (${stats.gpuMatrices} matrices' Grams on the GPU${stats.gpuEigenMatrices ? `, ${stats.gpuEigenMatrices} reductions` : ''})` : ''}, Llama-3-8B shapes, ${scanLayers} layers, BF16 ${(bytes / 1e9).toFixed(2)} GB: ${wall.toFixed(1)} s wall, ${(bytes / wall / 1e6).toFixed(0)} MB/s, peak RSS ${(stats.peakRssBytes / 1e9).toFixed(2)} GB, per-matrix engine time ${stats.engineSeconds.toFixed(1)} s over ${stats.workers} workers (wall / (sum/workers) = ${result.wall_over_engine_sum_per_worker.toFixed(2)})`,
   );
   return result;
 }

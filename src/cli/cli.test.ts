@@ -173,6 +173,24 @@ describe('spectroscope scan on derived folders', () => {
       expectResultsMatch(outputs(out).results.text, readFileSync(run.files.results, 'utf8'));
     });
 
+    it("--gpu-eigen (experimental): the reductions run on the GPU too, and the files are still the reference's", ({ skip }) => {
+      if (missing) skip(`${missing} is missing`);
+      const out = join(work, 'dawn-gpu-eigen');
+      const r = cli(['scan', bf16, '--webgpu', dawnEntry, '--backend', 'webgpu', '--gpu-eigen', '--workers', '2', '--out', out], 300_000, {
+        ...env,
+        SPECTROSCOPE_STATS: '1',
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const stats = JSON.parse(/SPECTROSCOPE_STATS (.*)/.exec(r.stderr)![1]!) as { gpuMatrices: number; gpuEigenMatrices: number };
+      expect(stats.gpuEigenMatrices).toBeGreaterThan(0);
+      expect(stats.gpuEigenMatrices).toBe(stats.gpuMatrices);
+      expect(r.stderr).toMatch(/webgpu \(\d+ reductions on the GPU\)/);
+      const run = oracleRuns(bf16)[0]!;
+      expect(outputs(out).yaml.text).toBe(readFileSync(run.files.yaml, 'utf8'));
+      expectResultsMatch(outputs(out).results.text, readFileSync(run.files.results, 'utf8'));
+      expect(cli(['scan', bf16, '--gpu-eigen']).stderr).toMatch(/--gpu-eigen needs --webgpu PATH/);
+    });
+
     it('auto mode does not take a software adapter: it says so and computes on the CPU', ({ skip }) => {
       if (missing) skip(`${missing} is missing`);
       const r = cli(['scan', bf16, '--webgpu', dawnEntry, '--out', join(work, 'dawn-auto')], 120_000, env);

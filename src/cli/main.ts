@@ -59,6 +59,9 @@ Options (scan):
   --backend B        auto (default: the GPU where --webgpu finds a hardware one), wasm (CPU
                      only), or webgpu (every matrix's Gram on the GPU, a software adapter
                      accepted: slow, for checking the GPU path; needs --webgpu)
+  --gpu-eigen        experimental, with --webgpu: the eigenvalue reduction's dense → band stage on
+                     the GPU too (not yet timed on a real GPU; holds a dense k×k float64 Gram on
+                     the host per matrix in flight)
   --fresh            ignore results kept from an earlier, interrupted scan of the same files
 
 Every matrix's result is appended to snr_results_<slug>.progress.jsonl in --out as soon as it is
@@ -96,6 +99,7 @@ async function main(argv: string[]): Promise<number> {
         'memory-gb': { type: 'string' },
         webgpu: { type: 'string' },
         backend: { type: 'string' },
+        'gpu-eigen': { type: 'boolean' },
         fresh: { type: 'boolean' },
       },
     });
@@ -154,6 +158,7 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
     throw new UsageError(`--backend must be auto, wasm or webgpu, not ${JSON.stringify(wantBackend)}`);
   let webgpuModule = wantBackend === 'wasm' ? undefined : (values.webgpu as string | undefined);
   if (wantBackend === 'webgpu' && webgpuModule === undefined) throw new UsageError('--backend webgpu needs --webgpu PATH (Node has no WebGPU of its own)');
+  if (values['gpu-eigen'] && webgpuModule === undefined) throw new UsageError('--gpu-eigen needs --webgpu PATH (and not --backend wasm)');
   if (webgpuModule !== undefined) {
     try {
       await installNodeWebGpu(webgpuModule);
@@ -219,6 +224,7 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
       size: shape.workers,
       threads: shape.threads,
       backend: wantBackend,
+      ...(values['gpu-eigen'] && webgpuModule !== undefined ? { gpuEigen: true } : {}),
       memoryBudget: memoryText ? Number(memoryText) * 1e9 : memoryBudgetFor(shape.workers, totalmem()),
       ...(blockText ? { blockBytes: Number(blockText) * 1e6 } : {}),
     },
@@ -279,12 +285,14 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
     // per-matrix engine times, and how many matrices had their Gram on the GPU.
     const engineSeconds = outcome.results.reduce((s, r) => s + (r.seconds ?? 0), 0);
     const gpuMatrices = outcome.results.filter((r) => r.backend === 'webgpu').length;
+    const gpuEigenMatrices = outcome.results.filter((r) => r.eigenOnGpu).length;
     process.stderr.write(
-      `SPECTROSCOPE_STATS ${JSON.stringify({ peakRssBytes: process.resourceUsage().maxRSS * 1024, engineSeconds, workers: pool.size, gpuMatrices })}\n`,
+      `SPECTROSCOPE_STATS ${JSON.stringify({ peakRssBytes: process.resourceUsage().maxRSS * 1024, engineSeconds, workers: pool.size, gpuMatrices, gpuEigenMatrices })}\n`,
     );
   }
   for (const f of failed) process.stderr.write(`spectroscope: warning: ${f.module.weight.file}: ${f.module.name} not scored: ${f.error}\n`);
-  const backend = (await pool.backend().catch(() => 'wasm')) ?? 'wasm';
+  const gpuEigen = outcome.results.filter((r) => r.eigenOnGpu).length;
+  const backend = `${(await pool.backend().catch(() => 'wasm')) ?? 'wasm'}${gpuEigen ? ` (${gpuEigen} reductions on the GPU)` : ''}`;
   process.stderr.write(
     `spectroscope: scored ${scored.length - failed.length} of ${scored.length} modules in ${types.length} types (${formatDuration(outcome.seconds)}, ${backend}, ${pool.size} worker${pool.size === 1 ? '' : 's'}${shape.threads > 1 ? ` × ${shape.threads} threads` : ''}); wrote ${names.yaml} and 2 JSON files to ${outDir}\n`,
   );

@@ -19,6 +19,8 @@ export interface PoolOptions {
   blockBytes?: number;
   /** Threads inside each matrix, per worker (default 1: cores are used by the pool across matrices). */
   threads?: number;
+  /** Experimental: the eigenvalue reduction on the GPU too (see EngineWorkerApi.init). */
+  gpuEigen?: boolean;
   /**
    * Bytes of matrix data the workers may hold at once (default 1.2 GB). A job that alone
    * exceeds it still runs, but only when nothing else is running: memory stays bounded by the
@@ -72,6 +74,7 @@ export class WorkerPool {
       backend: this.options.backend ?? 'auto',
       blockBytes: this.options.blockBytes,
       threads: this.options.threads ?? 1,
+      ...(this.options.gpuEigen ? { gpuEigen: true } : {}),
     }) as Promise<EngineInfo>;
     return { worker, ready, busy: false };
   }

@@ -17,6 +17,8 @@ export interface ModuleResult {
   error?: string;
   seconds?: number;
   backend?: BackendName;
+  /** The eigenvalue reduction ran on the GPU too (experimental). */
+  eigenOnGpu?: boolean;
 }
 
 export interface ScanProgress {
@@ -116,7 +118,14 @@ export async function scanModel(opts: ScanOptions): Promise<ScanOutcome> {
         if (r.code === 'cancelled') return;
       } else {
         for (const mod of g)
-          results.set(mod.name, { module: mod, details: r.details, singularValues: r.singularValues, seconds: r.seconds, backend: r.backend });
+          results.set(mod.name, {
+            module: mod,
+            details: r.details,
+            singularValues: r.singularValues,
+            seconds: r.seconds,
+            backend: r.backend,
+            ...(r.eigenOnGpu ? { eigenOnGpu: true } : {}),
+          });
       }
       bytesRead += m.weight.byteLength;
       done++;

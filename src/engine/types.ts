@@ -28,6 +28,8 @@ export interface MatrixResult {
   bytesRead: number;
   seconds: number;
   backend: BackendName;
+  /** The reduction's dense → band stage ran on the GPU too (the experimental gpuEigen option). */
+  eigenOnGpu?: boolean;
 }
 
 export interface MatrixFailure {
@@ -49,7 +51,9 @@ export interface EngineInfo {
 export interface EngineWorkerApi {
   /** Loads the kernels; says which backend this worker runs and with how many threads. */
   /** `threads`: shared-memory threads inside each matrix (1 = none); the caller keeps workers × threads ≤ cores. */
-  init(options: { backend?: BackendName | 'auto'; blockBytes?: number; threads?: number }): Promise<EngineInfo>;
+  /** `gpuEigen` (experimental, with a GPU): the eigenvalue reduction's dense → band stage on the
+   *  GPU too (webgpu/band-gpu.ts); it holds a dense k×k float64 Gram per matrix on the host. */
+  init(options: { backend?: BackendName | 'auto'; blockBytes?: number; threads?: number; gpuEigen?: boolean }): Promise<EngineInfo>;
   compute(job: MatrixJob): Promise<MatrixResult | MatrixFailure>;
 }
 

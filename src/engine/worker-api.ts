@@ -9,6 +9,7 @@ import { spectrumScore } from '../core/spectrum.js';
 import { type Linalg, KernelError, createLinalg } from './kernels/linalg.js';
 import { DEFAULT_BLOCK_BYTES, GPU_MIN_MACS, READ_CHUNK_BYTES, columnSlabWidth, gpuGramEligible, streamsInColumnSlabs, streamsInRowBlocks } from './memory.js';
 import { GramRouter } from './gram-router.js';
+import { type GpuBandReduction, createGpuBandReduction } from './webgpu/band-gpu.js';
 import { type GpuGram, GpuGramError, createGpuGram } from './webgpu/gram-gpu.js';
 import type { BackendName, EngineWorkerApi, MatrixFailure, MatrixJob, MatrixResult, SourceRef } from './types.js';
 
@@ -29,6 +30,8 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
   let linalg: Linalg | null = null;
   let blockBytes = DEFAULT_BLOCK_BYTES;
   let gpu: GpuGram | null = null;
+  /** Experimental: the reduction's dense → band stage on the GPU too (init's gpuEigen). */
+  let band: GpuBandReduction | null = null;
   let gpuMinMacs = GPU_MIN_MACS;
   /** 'auto' mode: which Grams go to the GPU (see gram-router.ts); null when WebGPU is forced. */
   let router: GramRouter | null = null;
@@ -45,6 +48,7 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
         gpuMinMacs = want === 'webgpu' ? 0 : GPU_MIN_MACS;
         router = gpu && want === 'auto' ? new GramRouter(wasmGramMacsPerSecond(linalg)) : null;
       }
+      if (gpu && options.gpuEigen && !band) band = await createGpuBandReduction({ allowFallbackAdapter: want === 'webgpu' }).catch(() => null);
       return { backend: gpu ? 'webgpu' : 'wasm', threads: linalg.threads };
     },
 
@@ -55,11 +59,11 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
         const src = await openSource(job.source);
         const k = Math.min(job.rows, job.cols);
         const n = Math.max(job.rows, job.cols);
-        let out: { singularValues: Float64Array; bytesRead: number } | null = null;
+        let out: { singularValues: Float64Array; bytesRead: number; eigenOnGpu?: boolean } | null = null;
         let backend: BackendName = 'wasm';
         if (gpu && gpuGramEligible(job.rows, job.cols, blockBytes, gpuMinMacs) && (router?.useGpu() ?? true)) {
           try {
-            out = await singularValuesGpu(gpu, linalg, src, job, blockBytes, (seconds) => router?.gpuGramTook((k * k * n) / 2, seconds));
+            out = await singularValuesGpu(gpu, linalg, src, job, blockBytes, (seconds) => router?.gpuGramTook((k * k * n) / 2, seconds), band);
             backend = 'webgpu';
           } catch (e) {
             if (!(e instanceof GpuGramError)) throw e;
@@ -75,7 +79,16 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
         }
         out ??= await singularValuesOf(linalg, src, job, blockBytes);
         const details = spectrumScore(out.singularValues, job.rows, job.cols);
-        return { id: job.id, singularValues: out.singularValues, details, bytesRead: out.bytesRead, seconds: (performance.now() - t0) / 1000, backend };
+        const seconds = (performance.now() - t0) / 1000;
+        return {
+          id: job.id,
+          singularValues: out.singularValues,
+          details,
+          bytesRead: out.bytesRead,
+          seconds,
+          backend,
+          ...(out.eigenOnGpu ? { eigenOnGpu: true } : {}),
+        };
       } catch (e) {
         if (e instanceof KernelError) {
           const msg = e.code === 'non-finite' ? 'weights contain NaN or Inf: not scored' : e.message;
@@ -106,7 +119,8 @@ function wasmGramMacsPerSecond(linalg: Linalg): number {
 /**
  * The Gram on the GPU (compensated f32, see webgpu/), read back in chunks straight into the WASM
  * kernel's packed triangle, whose eigenvalues it then computes (float64). `gramTook` gets the
- * seconds spent waiting for the GPU, reading the tensor excluded.
+ * seconds spent waiting for the GPU, reading the tensor excluded. With `band` (experimental), the
+ * Gram is read back dense instead and its reduction's dense → band stage runs on the GPU too.
  */
 async function singularValuesGpu(
   gpu: GpuGram,
@@ -115,7 +129,8 @@ async function singularValuesGpu(
   job: MatrixJob,
   blockBytes: number,
   gramTook: (seconds: number) => void,
-): Promise<{ singularValues: Float64Array; bytesRead: number }> {
+  band: GpuBandReduction | null,
+): Promise<{ singularValues: Float64Array; bytesRead: number; eigenOnGpu?: boolean }> {
   const { rows, cols } = job;
   let gpuMs = 0;
   const timed = async <T>(p: () => Promise<T>): Promise<T> => {
@@ -126,7 +141,21 @@ async function singularValuesGpu(
       gpuMs += performance.now() - t0;
     }
   };
-  return using(linalg.gramSink(Math.min(rows, cols)), async (sink) => {
+  const k = Math.min(rows, cols);
+  let eigenOnGpu = false;
+  const onGpu = async (g: Float64Array) => {
+    try {
+      const sv = await band!.singularValues(g, k, linalg);
+      eigenOnGpu = true;
+      return sv;
+    } catch (e) {
+      // Experimental path: any GPU failure falls back to the WASM reduction of the same Gram.
+      console.warn(`GPU band reduction failed (${(e as Error).message}); this matrix's eigenvalues on WASM`);
+      return linalg.eigenvaluesOfGram(g, k);
+    }
+  };
+  const sink = band ? denseGramSink(new Float64Array(k * k), k, onGpu) : linalg.gramSink(k);
+  return using(sink, async (sink) => {
     const put = (i: number, upper: Float64Array) => sink.setUpperRow(i, upper);
     if (streamsInRowBlocks(rows, cols, blockBytes)) {
       await using(gpu.accumulator(cols), async (acc) => {
@@ -138,8 +167,23 @@ async function singularValuesGpu(
       await timed(() => gpu.gramInto(w, rows, cols, put));
     }
     gramTook(gpuMs / 1000);
-    return { singularValues: sink.singularValues(), bytesRead: job.byteLength };
+    const singularValues = await sink.singularValues();
+    return { singularValues, bytesRead: job.byteLength, ...(eigenOnGpu ? { eigenOnGpu } : {}) };
   });
+}
+
+/** A GramSink-shaped collector of the whole symmetric Gram, finished by `finish`. */
+function denseGramSink(g: Float64Array, k: number, finish: (g: Float64Array) => Promise<Float64Array>) {
+  return {
+    setUpperRow(i: number, upper: Float64Array) {
+      for (let t = 0; t < upper.length; t++) {
+        g[i * k + i + t] = upper[t]!;
+        g[(i + t) * k + i] = upper[t]!;
+      }
+    },
+    singularValues: () => finish(g),
+    dispose() {},
+  };
 }
 
 async function singularValuesOf(
