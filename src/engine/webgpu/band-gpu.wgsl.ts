@@ -17,7 +17,8 @@
  *  - symm:   Y_s = A22[:, slice s] · V[slice s, :]  (A22 = A[off.., off..], m×m, V m×B): one
  *    partial product per slice of the inner dimension (dispatch y), summed on the host in
  *    float64, so that a short matrix still fills the GPU;
- *  - syr2k:  A22 −= V Wᵀ + W Vᵀ, every entry (both triangles are kept, so symm reads rows only).
+ *  - syr2k:  A22 −= V Wᵀ + W Vᵀ on the lower tiles, each result also written to its mirror (both
+ *    triangles are kept, exactly symmetric, so symm reads rows only).
  */
 export const BAND_B = 32;
 
@@ -158,6 +159,9 @@ var<workgroup> Wj: array<vec2<f32>, ${32 * 8}>;
 
 @compute @workgroup_size(16, 16)
 fn syr2k(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  if (wg.x > wg.y) {
+    return; // upper tiles: written as the mirror of their lower twins (uniform per workgroup)
+  }
   let i0 = wg.y * 32u;
   let j0 = wg.x * 32u;
   var s00 = vec2<f32>(0.0, 0.0); var s01 = vec2<f32>(0.0, 0.0);
@@ -185,10 +189,21 @@ fn syr2k(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid
   }
   let r0 = i0 + lid.y;
   let c0 = j0 + lid.x;
-  let ro = Q.off * Q.k + Q.off;
-  if (r0 < Q.m && c0 < Q.m) { let x = ro + r0 * Q.k + c0; A[x] = dsub(A[x], s00); }
-  if (r0 < Q.m && c0 + 16u < Q.m) { let x = ro + r0 * Q.k + c0 + 16u; A[x] = dsub(A[x], s01); }
-  if (r0 + 16u < Q.m && c0 < Q.m) { let x = ro + (r0 + 16u) * Q.k + c0; A[x] = dsub(A[x], s10); }
-  if (r0 + 16u < Q.m && c0 + 16u < Q.m) { let x = ro + (r0 + 16u) * Q.k + c0 + 16u; A[x] = dsub(A[x], s11); }
+  put(r0, c0, s00);
+  put(r0, c0 + 16u, s01);
+  put(r0 + 16u, c0, s10);
+  put(r0 + 16u, c0 + 16u, s11);
+}
+
+// A22[r][c] −= s for r ≥ c, and the same value into A22[c][r]: A stays exactly symmetric (entries
+// above the diagonal of a diagonal tile are left to their mirror), and only the lower tiles compute.
+fn put(r: u32, c: u32, s: vec2<f32>) {
+  if (r >= Q.m || c > r) {
+    return;
+  }
+  let x = (Q.off + r) * Q.k + Q.off + c;
+  let v = dsub(A[x], s);
+  A[x] = v;
+  A[(Q.off + c) * Q.k + Q.off + r] = v;
 }
 `;
