@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { spectrumScore } from '../core/spectrum.js';
 import { createLinalg } from '../engine/kernels/linalg.js';
-import { type GpuBandTimes, createGpuBandReduction } from '../engine/webgpu/band-gpu.js';
+import { BAND_SELF_TEST_TOLERANCE, type GpuBandTimes, bandSelfTest, createGpuBandReduction } from '../engine/webgpu/band-gpu.js';
 import { createGpuGram } from '../engine/webgpu/gram-gpu.js';
 import { installNodeWebGpu, installedDawnModule, nodeGpuAdapterInfo } from '../engine/node-webgpu.js';
 
@@ -74,6 +74,10 @@ async function main() {
   const gpu = dawn ? await createGpuGram(undefined, { allowFallbackAdapter: values['allow-software'] ?? false }) : null;
   if (dawn) gpuInfo = (await nodeGpuAdapterInfo(true)) ?? 'no adapter';
   const band = gpu ? await createGpuBandReduction({ allowFallbackAdapter: values['allow-software'] ?? false }) : null;
+  if (band)
+    console.log(
+      `GPU band reduction (experimental) self-test: max|Δσ|/σmax ${(await bandSelfTest(band, linalg)).toExponential(2)} (tolerance ${BAND_SELF_TEST_TOLERANCE})`,
+    );
   console.log(`webgpu: ${gpuInfo}; backend ${gpu ? 'ready' : 'NOT available (createGpuGram returned null)'}`);
   const wasmCheckMax = Number(values['wasm-check-max'] ?? 1024 * 4096);
   for (const [r, c] of shapes) {

@@ -9,7 +9,7 @@ import { spectrumScore } from '../core/spectrum.js';
 import { type Linalg, KernelError, createLinalg } from './kernels/linalg.js';
 import { DEFAULT_BLOCK_BYTES, GPU_MIN_MACS, READ_CHUNK_BYTES, columnSlabWidth, gpuGramEligible, streamsInColumnSlabs, streamsInRowBlocks } from './memory.js';
 import { GramRouter } from './gram-router.js';
-import { type GpuBandReduction, createGpuBandReduction } from './webgpu/band-gpu.js';
+import { BAND_SELF_TEST_TOLERANCE, type GpuBandReduction, bandSelfTest, createGpuBandReduction } from './webgpu/band-gpu.js';
 import { type GpuGram, GpuGramError, createGpuGram } from './webgpu/gram-gpu.js';
 import type { BackendName, EngineWorkerApi, MatrixFailure, MatrixJob, MatrixResult, SourceRef } from './types.js';
 
@@ -48,7 +48,7 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
         gpuMinMacs = want === 'webgpu' ? 0 : GPU_MIN_MACS;
         router = gpu && want === 'auto' ? new GramRouter(wasmGramMacsPerSecond(linalg)) : null;
       }
-      if (gpu && options.gpuEigen && !band) band = await createGpuBandReduction({ allowFallbackAdapter: want === 'webgpu' }).catch(() => null);
+      if (gpu && options.gpuEigen && !band) band = await openBand(want === 'webgpu', linalg);
       return { backend: gpu ? 'webgpu' : 'wasm', threads: linalg.threads };
     },
 
@@ -98,6 +98,17 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
       }
     },
   };
+}
+
+/** The experimental GPU band reduction, or null where it cannot open or fails its self-test. */
+async function openBand(allowFallbackAdapter: boolean, linalg: Linalg): Promise<GpuBandReduction | null> {
+  const band = await createGpuBandReduction({ allowFallbackAdapter }).catch(() => null);
+  if (!band) return null;
+  const err = await bandSelfTest(band, linalg).catch(() => Infinity);
+  if (err <= BAND_SELF_TEST_TOLERANCE) return band;
+  console.warn(`GPU band reduction disabled on ${band.info}: its self-test is off by ${err.toExponential(2)} (tolerance ${BAND_SELF_TEST_TOLERANCE})`);
+  band.destroy();
+  return null;
 }
 
 /** This worker's WASM Gram speed in multiply-adds per second (best of 3 on a 512×512 block: ~10 ms each). */

@@ -6,7 +6,7 @@
  * dense route on the same G (an independent reduction).
  */
 import { createLinalg } from '../kernels/linalg.js';
-import { type GpuBandTimes, createGpuBandReduction } from './band-gpu.js';
+import { type GpuBandTimes, bandSelfTest, createGpuBandReduction } from './band-gpu.js';
 
 export interface BandCase {
   name: string;
@@ -20,6 +20,8 @@ export interface BandCase {
 export interface BandReport {
   skipped?: string;
   cases: BandCase[];
+  /** bandSelfTest's error (known eigenvalues). */
+  probeErr?: number;
 }
 
 declare global {
@@ -50,7 +52,9 @@ window.runBandHarness = async (orders = [1, 20, 33, 64, 97, 150]) => {
   if (!red) return { skipped: 'no WebGPU adapter', cases: [] };
   const linalg = await createLinalg();
   const cases: BandCase[] = [];
+  let probeErr: number | undefined;
   try {
+    probeErr = await bandSelfTest(red, linalg);
     for (const k of orders) {
       const g = gram(k + 40, k, 3, k);
       const want = linalg.eigenvaluesOfGram(g, k);
@@ -72,5 +76,5 @@ window.runBandHarness = async (orders = [1, 20, 33, 64, 97, 150]) => {
     red.destroy();
     linalg.dispose();
   }
-  return { cases };
+  return { cases, probeErr };
 };

@@ -60,6 +60,34 @@ export async function createGpuBandReduction(options: { allowFallbackAdapter?: b
   };
 }
 
+/** Tolerance of bandSelfTest: double-f32 gives ~1e-13 there, plain f32 ~1e-4. */
+export const BAND_SELF_TEST_TOLERANCE = 1e-10;
+
+/**
+ * The reduction's error on a probe with known eigenvalues, max|Δσ|/σmax: G = H diag(λ) H with
+ * H = I − 2uuᵀ/uᵀu (orthogonal) and λ over six decades, order 80 (three panels, so both update
+ * kernels run). A shader compiler that reassociates the double-f32 arithmetic away (see
+ * gram-gpu.wgsl.ts) shows here as ~1e-4 instead of ~1e-13: callers refuse the GPU reduction then.
+ */
+export async function bandSelfTest(red: GpuBandReduction, linalg: Linalg): Promise<number> {
+  const k = 80;
+  const lambda = Array.from({ length: k }, (_, i) => 10 ** ((-6 * i) / (k - 1)));
+  const u = Array.from({ length: k }, (_, i) => Math.cos(0.7 * i + 0.3) + 0.05 * i);
+  const uu = u.reduce((s, x) => s + x * x, 0);
+  const h = (i: number, j: number) => (i === j ? 1 : 0) - (2 * u[i]! * u[j]!) / uu;
+  const g = new Float64Array(k * k);
+  for (let i = 0; i < k; i++)
+    for (let j = 0; j < k; j++) {
+      let acc = 0;
+      for (let p = 0; p < k; p++) acc += h(i, p) * lambda[p]! * h(p, j);
+      g[i * k + j] = acc;
+    }
+  const sigma = await red.singularValues(g, k, linalg);
+  let err = 0;
+  for (let i = 0; i < k; i++) err = Math.max(err, Math.abs(sigma[i]! - Math.sqrt(lambda[i]!)));
+  return err;
+}
+
 interface Pipelines {
   gather: GPUComputePipeline;
   symm: GPUComputePipeline;

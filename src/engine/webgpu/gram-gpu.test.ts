@@ -51,6 +51,7 @@ describe.skipIf(!haveChromium)('WebGPU Gram (headless Chromium)', () => {
     if (report.band?.skipped) skip(report.band.skipped);
     expect(report.band?.cases.length).toBe(7);
     for (const c of report.band!.cases) expect(c.sigmaErr, c.name).toBeLessThanOrEqual(LIMITS.band);
+    expect(report.band!.probeErr, 'self-test probe (known eigenvalues)').toBeLessThanOrEqual(LIMITS.band);
   });
 
   it('self-test separates compensated from plain f32; errors surface as GpuGramError codes', ({ skip }) => {
