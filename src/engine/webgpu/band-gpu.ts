@@ -9,7 +9,7 @@
  *   1. the GPU gathers the panel and its diagonal block; the host reads them (float64 from the
  *      (hi, lo) pairs) and factors the panel: Householder QR, V and T with Q = I − V T Vᵀ, the
  *      R factor and the diagonal block go into the band;
- *   2. the GPU computes Y = A22·V (in slices of the inner dimension, summed here), the host
+ *   2. the GPU computes Y = A22·V (in slices of the inner dimension, then summed), the host
  *      X = Y T, M = Tᵀ Vᵀ X, W = X − ½ V M (O(m·B²));
  *   3. the GPU applies A22 −= V Wᵀ + W Vᵀ.
  * Then the band goes to the WASM kernel's bulge chasing and QL (Linalg.bandSingularValues).
@@ -51,11 +51,11 @@ export async function createGpuBandReduction(options: { allowFallbackAdapter?: b
   });
   const module = device.createShaderModule({ code: BAND_WGSL, label: 'band' });
   const pipeline = (entryPoint: string) => device.createComputePipelineAsync({ label: entryPoint, layout: 'auto', compute: { module, entryPoint } });
-  const [gather, symm, syr2k] = await Promise.all([pipeline('gather'), pipeline('symm'), pipeline('syr2k')]);
+  const [gather, symm, ysum, syr2k] = await Promise.all([pipeline('gather'), pipeline('symm'), pipeline('ysum'), pipeline('syr2k')]);
   const info = [ai?.vendor, ai?.architecture, ai?.description].filter(Boolean).join(' ') + (ai?.isFallbackAdapter ? ' (software)' : '');
   return {
     info,
-    singularValues: (g, k, linalg, times) => reduce(device, { gather, symm, syr2k }, g, k, linalg, times),
+    singularValues: (g, k, linalg, times) => reduce(device, { gather, symm, ysum, syr2k }, g, k, linalg, times),
     destroy: () => device.destroy(),
   };
 }
@@ -91,6 +91,7 @@ export async function bandSelfTest(red: GpuBandReduction, linalg: Linalg): Promi
 interface Pipelines {
   gather: GPUComputePipeline;
   symm: GPUComputePipeline;
+  ysum: GPUComputePipeline;
   syr2k: GPUComputePipeline;
 }
 
@@ -124,7 +125,7 @@ async function reduce(device: GPUDevice, pipes: Pipelines, g: Float64Array, k: n
   const wBuf = storage(mMax * B * 8);
   const yBuf = storage(slicesMax * mMax * B * 8);
   const uBuf = device.createBuffer({ size: 32, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
-  const readBuf = device.createBuffer({ size: Math.max(k * B * 8, slicesMax * mMax * B * 8), usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+  const readBuf = device.createBuffer({ size: k * B * 8, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
   const group = (pipe: GPUComputePipeline, bindings: [number, GPUBuffer][]) =>
     device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: bindings.map(([binding, buffer]) => ({ binding, resource: { buffer } })) });
   const gatherGroup = group(pipes.gather, [
@@ -135,6 +136,10 @@ async function reduce(device: GPUDevice, pipes: Pipelines, g: Float64Array, k: n
   const symmGroup = group(pipes.symm, [
     [0, aBuf],
     [2, vBuf],
+    [3, yBuf],
+    [5, uBuf],
+  ]);
+  const ysumGroup = group(pipes.ysum, [
     [3, yBuf],
     [5, uBuf],
   ]);
@@ -191,14 +196,11 @@ async function reduce(device: GPUDevice, pipes: Pipelines, g: Float64Array, k: n
       const slice = Math.ceil(m / slices / 16) * 16;
       const used = Math.ceil(m / slice);
       params(j, j + B, m, rows, slice);
-      run(pipes.symm, symmGroup, tiles, used, yBuf, used * m * B * 8);
-      const parts = await readBack(used * m * B * 8);
+      run(pipes.symm, symmGroup, tiles, used);
+      params(j, j + B, m, used, slice); // ysum: `rows` is the slice count
+      run(pipes.ysum, ysumGroup, Math.ceil((m * B) / 64), 1, yBuf, m * B * 8);
+      const y = await readBack(m * B * 8);
       const h1 = performance.now();
-      const y = parts.subarray(0, m * B);
-      for (let p = 1; p < used; p++) {
-        const q = parts.subarray(p * m * B, (p + 1) * m * B);
-        for (let i = 0; i < y.length; i++) y[i]! += q[i]!;
-      }
       device.queue.writeBuffer(wBuf, 0, toPairs(work.update(y, m), m * B));
       t.hostSeconds += (performance.now() - h1) / 1000;
       run(pipes.syr2k, syr2kGroup, tiles, tiles);

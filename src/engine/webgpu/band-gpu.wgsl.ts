@@ -15,8 +15,8 @@
  *  - gather: P[r][c] = A[j + r][j + c] for the panel's rows (the host reads the panel and the
  *    diagonal block back through it);
  *  - symm:   Y_s = A22[:, slice s] · V[slice s, :]  (A22 = A[off.., off..], m×m, V m×B): one
- *    partial product per slice of the inner dimension (dispatch y), summed on the host in
- *    float64, so that a short matrix still fills the GPU;
+ *    partial product per slice of the inner dimension (dispatch y), so that a short matrix
+ *    still fills the GPU; ysum adds the slices (double-f32 TwoSum) for one m×B read-back;
  *  - syr2k:  A22 −= V Wᵀ + W Vᵀ on the lower tiles, each result also written to its mirror (both
  *    triangles are kept, exactly symmetric, so symm reads rows only).
  */
@@ -149,6 +149,24 @@ fn symm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     Y[base + (r0 + 16u) * B + lid.x] = y10;
     Y[base + (r0 + 16u) * B + lid.x + 16u] = y11;
   }
+}
+
+// Y_0 += Y_1 + … + Y_{slices−1} (symm's partial products), so that one m×B block is read back.
+@compute @workgroup_size(64)
+fn ysum(@builtin(global_invocation_id) id: vec3<u32>) {
+  let i = id.x;
+  if (i >= Q.m * B) {
+    return;
+  }
+  var acc = Y[i];
+  for (var s = 1u; s < Q.rows; s++) {
+    let p = Y[s * Q.m * B + i];
+    let s1 = opq(acc.x + p.x);
+    let z = opq(s1 - acc.x);
+    let err = opq(acc.x - opq(s1 - z)) + opq(p.x - z);
+    acc = renorm(vec2<f32>(s1, acc.y + p.y + err));
+  }
+  Y[i] = acc;
 }
 
 const TC: u32 = 8u; // columns of V and W per step of syr2k
