@@ -149,8 +149,13 @@ async function reduce(device: GPUDevice, pipes: Pipelines, g: Float64Array, k: n
     [4, wBuf],
     [5, uBuf],
   ]);
-  const params = (j: number, off: number, m: number, rows: number, slice: number) =>
-    device.queue.writeBuffer(uBuf, 0, new Uint32Array([k, j, off, m, rows, slice, 0, 0]));
+  const params = (j: number, off: number, m: number, rows: number, slice: number, col0 = 0) =>
+    device.queue.writeBuffer(uBuf, 0, new Uint32Array([k, j, off, m, rows, slice, 0, col0]));
+  const gatherPanel = (j: number) => {
+    const rows = k - j;
+    params(j, j + Math.min(B, rows), rows - Math.min(B, rows), rows, 0);
+    run(pipes.gather, gatherGroup, Math.ceil((rows * B) / 64), 1, pBuf, rows * B * 8);
+  };
   const run = (pipe: GPUComputePipeline, bg: GPUBindGroup, x: number, y: number, readFrom?: GPUBuffer, readBytes = 0) => {
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
@@ -180,8 +185,7 @@ async function reduce(device: GPUDevice, pipes: Pipelines, g: Float64Array, k: n
       const nb = Math.min(B, k - j);
       const rows = k - j;
       const m = rows - nb;
-      params(j, j + nb, m, rows, 0);
-      run(pipes.gather, gatherGroup, Math.ceil((rows * B) / 64), 1, pBuf, rows * B * 8);
+      if (j === 0) gatherPanel(0); // later panels were gathered during the previous update
       const panel = await readBack(rows * B * 8);
       const h0 = performance.now();
       for (let r = 0; r < nb; r++) for (let c = 0; c <= r; c++) ab[(j + r) * (B + 1) + c - r + B] = panel[r * B + c]!;
@@ -203,7 +207,15 @@ async function reduce(device: GPUDevice, pipes: Pipelines, g: Float64Array, k: n
       const h1 = performance.now();
       device.queue.writeBuffer(wBuf, 0, toPairs(work.update(y, m), m * B));
       t.hostSeconds += (performance.now() - h1) / 1000;
-      run(pipes.syr2k, syr2kGroup, tiles, tiles);
+      // Look-ahead: the next panel's columns (tile column 0 of A22) first, then its gather, then
+      // the rest of the update, so the host factors the next panel while the GPU finishes this one.
+      params(j, j + B, m, rows, 0, 0);
+      run(pipes.syr2k, syr2kGroup, 1, tiles);
+      gatherPanel(j + B);
+      if (tiles > 1) {
+        params(j, j + B, m, rows, 0, 1);
+        run(pipes.syr2k, syr2kGroup, tiles - 1, tiles);
+      }
     }
     const sigma = linalg.bandSingularValues(ab, k, B);
     const r = Math.sqrt(s);

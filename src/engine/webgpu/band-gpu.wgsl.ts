@@ -33,7 +33,7 @@ struct Params {
   rows: u32,   // rows gathered: k − j
   slice: u32,  // symm: inner-dimension length per slice (a multiple of 16)
   opaqueZero: u32,
-  pad: u32,
+  col0: u32,   // syr2k: first tile column of this dispatch (the look-ahead splits it in two)
 };
 
 @group(0) @binding(0) var<storage, read_write> A: array<vec2<f32>>;
@@ -177,11 +177,12 @@ var<workgroup> Wj: array<vec2<f32>, ${32 * 8}>;
 
 @compute @workgroup_size(16, 16)
 fn syr2k(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  if (wg.x > wg.y) {
+  let tx = wg.x + Q.col0;
+  if (tx > wg.y) {
     return; // upper tiles: written as the mirror of their lower twins (uniform per workgroup)
   }
   let i0 = wg.y * 32u;
-  let j0 = wg.x * 32u;
+  let j0 = tx * 32u;
   var s00 = vec2<f32>(0.0, 0.0); var s01 = vec2<f32>(0.0, 0.0);
   var s10 = vec2<f32>(0.0, 0.0); var s11 = vec2<f32>(0.0, 0.0);
   for (var c0 = 0u; c0 < B; c0 += TC) {
