@@ -74,11 +74,11 @@ async function main() {
   const gpu = dawn ? await createGpuGram(undefined, { allowFallbackAdapter: values['allow-software'] ?? false }) : null;
   if (dawn) gpuInfo = (await nodeGpuAdapterInfo(true)) ?? 'no adapter';
   const band = gpu ? await createGpuBandReduction({ allowFallbackAdapter: values['allow-software'] ?? false }) : null;
+  console.log(`webgpu: ${gpuInfo}; backend ${gpu ? 'ready' : 'NOT available (createGpuGram returned null)'}`);
   if (band)
     console.log(
       `GPU band reduction (experimental) self-test: max|Δσ|/σmax ${(await bandSelfTest(band, linalg)).toExponential(2)} (tolerance ${BAND_SELF_TEST_TOLERANCE})`,
     );
-  console.log(`webgpu: ${gpuInfo}; backend ${gpu ? 'ready' : 'NOT available (createGpuGram returned null)'}`);
   const wasmCheckMax = Number(values['wasm-check-max'] ?? 1024 * 4096);
   for (const [r, c] of shapes) {
     const w = matrix(r, c, r + c);
