@@ -52,17 +52,20 @@ fn split12(x: f32) -> f32 {
   return bitcast<f32>((bitcast<u32>(x) + 0x800u) & 0xfffff000u);
 }
 
-// acc (hi, lo) += a · b, all three double-f32.
-fn mac(acc: ptr<function, vec2<f32>>, a: vec2<f32>, b: vec2<f32>) {
-  let ah = split12(a.x);
-  let al = opq(a.x - ah);
-  let bh = split12(b.x);
-  let bl = opq(b.x - bh);
+// A double-f32 operand as the tiles keep it: (hi, lo, hi's top 12 bits, the rest of hi). The
+// split is done once per element loaded, not at each of its 32 uses.
+fn operand(v: vec2<f32>) -> vec4<f32> {
+  let h = split12(v.x);
+  return vec4<f32>(v.x, v.y, h, opq(v.x - h));
+}
+
+// acc (hi, lo) += a · b, all three double-f32 (a, b as operand() gives them).
+fn mac(acc: ptr<function, vec2<f32>>, a: vec4<f32>, b: vec4<f32>) {
   let p = opq(a.x * b.x);
-  let e1 = opq(ah * bh - p);
-  let e2 = opq(e1 + ah * bl);
-  let e3 = opq(e2 + al * bh);
-  let e = e3 + al * bl;
+  let e1 = opq(a.z * b.z - p);
+  let e2 = opq(e1 + a.z * b.w);
+  let e3 = opq(e2 + a.w * b.z);
+  let e = e3 + a.w * b.w;
   let s = (*acc).x;
   let s1 = opq(s + p);
   let z = opq(s1 - s);
@@ -100,8 +103,8 @@ fn gather(@builtin(global_invocation_id) id: vec3<u32>) {
 }
 
 const TP: u32 = 16u; // inner-dimension step of symm
-var<workgroup> As: array<vec2<f32>, ${32 * 16}>; // [32 rows][TP]
-var<workgroup> Vs: array<vec2<f32>, ${16 * 32}>; // [TP][B]
+var<workgroup> As: array<vec4<f32>, ${32 * 16}>; // [32 rows][TP], operand()s
+var<workgroup> Vs: array<vec4<f32>, ${16 * 32}>; // [TP][B]
 
 @compute @workgroup_size(16, 16)
 fn symm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -119,13 +122,13 @@ fn symm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       if (i0 + ar < Q.m && p + ap < pEnd) {
         av = A[(Q.off + i0 + ar) * Q.k + Q.off + p + ap];
       }
-      As[e] = av;
+      As[e] = operand(av);
       let vp = e / B;
       var vv = vec2<f32>(0.0, 0.0);
       if (p + vp < pEnd) {
         vv = V[(p + vp) * B + e % B];
       }
-      Vs[e] = vv;
+      Vs[e] = operand(vv);
     }
     workgroupBarrier();
     for (var t = 0u; t < TP; t++) {
@@ -170,10 +173,10 @@ fn ysum(@builtin(global_invocation_id) id: vec3<u32>) {
 }
 
 const TC: u32 = 8u; // columns of V and W per step of syr2k
-var<workgroup> Vi: array<vec2<f32>, ${32 * 8}>; // [32 rows][TC]
-var<workgroup> Wi: array<vec2<f32>, ${32 * 8}>;
-var<workgroup> Vj: array<vec2<f32>, ${32 * 8}>;
-var<workgroup> Wj: array<vec2<f32>, ${32 * 8}>;
+var<workgroup> Vi: array<vec4<f32>, ${32 * 8}>; // [32 rows][TC], operand()s
+var<workgroup> Wi: array<vec4<f32>, ${32 * 8}>;
+var<workgroup> Vj: array<vec4<f32>, ${32 * 8}>;
+var<workgroup> Wj: array<vec4<f32>, ${32 * 8}>;
 
 @compute @workgroup_size(16, 16)
 fn syr2k(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -192,7 +195,7 @@ fn syr2k(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid
     var vj = vec2<f32>(0.0, 0.0); var wj = vec2<f32>(0.0, 0.0);
     if (i0 + r < Q.m) { vi = V[(i0 + r) * B + c]; wi = W[(i0 + r) * B + c]; }
     if (j0 + r < Q.m) { vj = V[(j0 + r) * B + c]; wj = W[(j0 + r) * B + c]; }
-    Vi[li] = vi; Wi[li] = wi; Vj[li] = vj; Wj[li] = wj;
+    Vi[li] = operand(vi); Wi[li] = operand(wi); Vj[li] = operand(vj); Wj[li] = operand(wj);
     workgroupBarrier();
     for (var t = 0u; t < TC; t++) {
       let a0 = lid.y * TC + t;
