@@ -1,6 +1,7 @@
 /**
- * EXPERIMENTAL (benchmarks only, not used by the app or the CLI): the dense → band stage of the
- * Gram's eigenvalue reduction on the GPU, the CPU doing the panels.
+ * EXPERIMENTAL (run by gpu-bench and the CLI's opt-in --gpu-eigen only; never by the app or in
+ * 'auto' mode): the dense → band stage of the Gram's eigenvalue reduction on the GPU, the CPU
+ * doing the panels.
  *
  * Why: with the Gram on the GPU, a scan's remaining cost is the reduction, 4/3·k³ flops per
  * matrix (≈ 15 TFLOP for all of Llama-3-8B), which even 16 cores take over a minute for. It is
@@ -115,6 +116,12 @@ async function reduce(device: GPUDevice, pipes: Pipelines, g: Float64Array, k: n
   for (let i = 0; i < k; i++) s = Math.max(s, Math.abs(g[i * k + i]!));
   if (s === 0 || !Number.isFinite(s)) return s === 0 ? new Float64Array(k) : Promise.reject(new Error('non-finite matrix'));
   const t = times ?? { gpuSeconds: 0, hostSeconds: 0 };
+  const limit = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
+  if (k * k * 8 > limit) throw new Error(`a ${k}×${k} matrix needs ${k * k * 8} bytes on the GPU; this device binds at most ${limit}`);
+  // An invalid buffer or dispatch would not throw, only leave wrong numbers: any validation or
+  // out-of-memory error in this reduction makes it throw at the end instead (callers fall back).
+  device.pushErrorScope('validation');
+  device.pushErrorScope('out-of-memory');
   const mMax = Math.max(k - B, 1);
   const slicesMax = 32;
   const storage = (bytes: number, extra = 0) =>
@@ -178,6 +185,7 @@ async function reduce(device: GPUDevice, pipes: Pipelines, g: Float64Array, k: n
   };
 
   const work = linalg.bandPanelWork(mMax, B);
+  let scoped = true;
   try {
     device.queue.writeBuffer(aBuf, 0, toPairs(g, k * k, 1 / s));
     const ab = new Float64Array(k * (B + 1));
@@ -217,11 +225,15 @@ async function reduce(device: GPUDevice, pipes: Pipelines, g: Float64Array, k: n
         run(pipes.syr2k, syr2kGroup, tiles - 1, tiles);
       }
     }
+    const errors = [await device.popErrorScope(), await device.popErrorScope()].filter((e) => e !== null);
+    scoped = false;
+    if (errors.length) throw new Error(`WebGPU error in the band reduction: ${errors[0]!.message}`);
     const sigma = linalg.bandSingularValues(ab, k, B);
     const r = Math.sqrt(s);
     for (let i = 0; i < sigma.length; i++) sigma[i]! *= r;
     return sigma;
   } finally {
+    if (scoped) void Promise.all([device.popErrorScope(), device.popErrorScope()]).catch(() => {});
     work.dispose();
     for (const b of [aBuf, pBuf, vBuf, wBuf, yBuf, uBuf, readBuf]) b.destroy();
   }
