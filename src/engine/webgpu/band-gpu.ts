@@ -41,23 +41,35 @@ export interface GpuBandReduction {
   destroy(): void;
 }
 
-export async function createGpuBandReduction(options: { allowFallbackAdapter?: boolean } = {}): Promise<GpuBandReduction | null> {
-  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
-  const adapter = await gpu?.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter) return null;
-  const ai = adapter.info as GPUAdapterInfo | undefined;
-  if (ai?.isFallbackAdapter && !options.allowFallbackAdapter) return null;
-  const device = await adapter.requestDevice({
-    requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
-  });
-  const module = device.createShaderModule({ code: BAND_WGSL, label: 'band' });
-  const pipeline = (entryPoint: string) => device.createComputePipelineAsync({ label: entryPoint, layout: 'auto', compute: { module, entryPoint } });
+/** `device`: share one (the worker's GpuGram's: one device per worker, not two), kept open by
+ *  destroy(); else one of its own on the high-performance adapter. */
+export async function createGpuBandReduction(options: { device?: GPUDevice; allowFallbackAdapter?: boolean } = {}): Promise<GpuBandReduction | null> {
+  let device = options.device;
+  let ai: GPUAdapterInfo | undefined;
+  if (!device) {
+    const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+    const adapter = await gpu?.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) return null;
+    ai = adapter.info as GPUAdapterInfo | undefined;
+    if (ai?.isFallbackAdapter && !options.allowFallbackAdapter) return null;
+    device = await adapter.requestDevice({
+      requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
+    });
+  }
+  const own = !options.device;
+  const dev = device;
+  const module = dev.createShaderModule({ code: BAND_WGSL, label: 'band' });
+  const pipeline = (entryPoint: string) => dev.createComputePipelineAsync({ label: entryPoint, layout: 'auto', compute: { module, entryPoint } });
   const [gather, symm, ysum, syr2k] = await Promise.all([pipeline('gather'), pipeline('symm'), pipeline('ysum'), pipeline('syr2k')]);
-  const info = [ai?.vendor, ai?.architecture, ai?.description].filter(Boolean).join(' ') + (ai?.isFallbackAdapter ? ' (software)' : '');
+  const info = own
+    ? [ai?.vendor, ai?.architecture, ai?.description].filter(Boolean).join(' ') + (ai?.isFallbackAdapter ? ' (software)' : '')
+    : 'a shared device';
   return {
     info,
-    singularValues: (g, k, linalg, times) => reduce(device, { gather, symm, ysum, syr2k }, g, k, linalg, times),
-    destroy: () => device.destroy(),
+    singularValues: (g, k, linalg, times) => reduce(dev, { gather, symm, ysum, syr2k }, g, k, linalg, times),
+    destroy: () => {
+      if (own) dev.destroy();
+    },
   };
 }
 

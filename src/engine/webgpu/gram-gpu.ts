@@ -54,6 +54,8 @@ export interface GpuGramAccumulator {
 export interface GpuGram {
   /** Adapter description, for logs. */
   readonly info: string;
+  /** Its device, for other GPU work of the same worker (the band reduction) to share. */
+  readonly device?: GPUDevice;
   /** The k×k Gram (WᵀW if rows ≥ cols, else WWᵀ), row-major, both triangles, float64. */
   gram(w: Float32Array, rows: number, cols: number): Promise<Float64Array>;
   /** The same Gram row by row into `sink`. */
