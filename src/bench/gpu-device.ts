@@ -73,7 +73,7 @@ async function main() {
   if (dawn) await installNodeWebGpu(dawn);
   const gpu = dawn ? await createGpuGram(undefined, { allowFallbackAdapter: values['allow-software'] ?? false }) : null;
   if (dawn) gpuInfo = (await nodeGpuAdapterInfo(true)) ?? 'no adapter';
-  const band = gpu ? await createGpuBandReduction({ allowFallbackAdapter: values['allow-software'] ?? false }) : null;
+  const band = gpu?.device ? await createGpuBandReduction(gpu.device) : null;
   console.log(`webgpu: ${gpuInfo}; backend ${gpu ? 'ready' : 'NOT available (createGpuGram returned null)'}`);
   if (band)
     console.log(
@@ -128,7 +128,6 @@ async function main() {
   console.log('torch:', JSON.stringify(torchOut));
   if (values.out) writeFileSync(values.out, JSON.stringify({ gpu: gpuInfo, rows, torch: torchOut }, null, 2));
   gpu?.destroy();
-  band?.destroy();
   process.exit(0);
 }
 

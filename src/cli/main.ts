@@ -280,19 +280,18 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
   await writeFile(join(outDir, names.sorted), sortedJson(scored));
   await writeFile(join(outDir, names.yaml), unfrozenYaml(scored, percent));
   const failed = outcome.results.filter((r) => r.error);
+  const gpuEigenMatrices = outcome.results.filter((r) => r.eigenOnGpu).length;
   if (process.env.SPECTROSCOPE_STATS) {
     // For `npm run bench`: peak RSS of the whole process (worker threads included), the sum of
     // per-matrix engine times, and how many matrices had their Gram on the GPU.
     const engineSeconds = outcome.results.reduce((s, r) => s + (r.seconds ?? 0), 0);
     const gpuMatrices = outcome.results.filter((r) => r.backend === 'webgpu').length;
-    const gpuEigenMatrices = outcome.results.filter((r) => r.eigenOnGpu).length;
     process.stderr.write(
       `SPECTROSCOPE_STATS ${JSON.stringify({ peakRssBytes: process.resourceUsage().maxRSS * 1024, engineSeconds, workers: pool.size, gpuMatrices, gpuEigenMatrices })}\n`,
     );
   }
   for (const f of failed) process.stderr.write(`spectroscope: warning: ${f.module.weight.file}: ${f.module.name} not scored: ${f.error}\n`);
-  const gpuEigen = outcome.results.filter((r) => r.eigenOnGpu).length;
-  const backend = `${(await pool.backend().catch(() => 'wasm')) ?? 'wasm'}${gpuEigen ? ` (${gpuEigen} reductions on the GPU)` : ''}`;
+  const backend = `${(await pool.backend().catch(() => 'wasm')) ?? 'wasm'}${gpuEigenMatrices ? ` (${gpuEigenMatrices} reductions on the GPU)` : ''}`;
   process.stderr.write(
     `spectroscope: scored ${scored.length - failed.length} of ${scored.length} modules in ${types.length} types (${formatDuration(outcome.seconds)}, ${backend}, ${pool.size} worker${pool.size === 1 ? '' : 's'}${shape.threads > 1 ? ` × ${shape.threads} threads` : ''}); wrote ${names.yaml} and 2 JSON files to ${outDir}\n`,
   );

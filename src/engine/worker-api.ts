@@ -48,7 +48,7 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
         gpuMinMacs = want === 'webgpu' ? 0 : GPU_MIN_MACS;
         router = gpu && want === 'auto' ? new GramRouter(wasmGramMacsPerSecond(linalg)) : null;
       }
-      if (gpu && options.gpuEigen && !band) band = await openBand(gpu, want === 'webgpu', linalg);
+      if (gpu && options.gpuEigen && !band) band = await openBand(gpu, linalg);
       return { backend: gpu ? 'webgpu' : 'wasm', threads: linalg.threads };
     },
 
@@ -101,13 +101,13 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
 }
 
 /** The experimental GPU band reduction, or null where it cannot open or fails its self-test. */
-async function openBand(gpu: GpuGram, allowFallbackAdapter: boolean, linalg: Linalg): Promise<GpuBandReduction | null> {
-  const band = await createGpuBandReduction({ ...(gpu.device ? { device: gpu.device } : {}), allowFallbackAdapter }).catch(() => null);
+async function openBand(gpu: GpuGram, linalg: Linalg): Promise<GpuBandReduction | null> {
+  if (!gpu.device) return null;
+  const band = await createGpuBandReduction(gpu.device).catch(() => null);
   if (!band) return null;
   const err = await bandSelfTest(band, linalg).catch(() => Infinity);
   if (err <= BAND_SELF_TEST_TOLERANCE) return band;
   console.warn(`GPU band reduction disabled on ${gpu.info}: its self-test is off by ${err.toExponential(2)} (tolerance ${BAND_SELF_TEST_TOLERANCE})`);
-  band.destroy();
   return null;
 }
 

@@ -367,7 +367,6 @@ interface ThreadTeam {
   helpers: Helper[];
 }
 
-/** The owner's exports on a shared memory with n − 1 running helpers, or null (fall back). */
 /** `p`, or a rejection after `ms`. The timer is cleared once `p` settles: a pending one would
  *  keep Node's event loop (a CLI run, a bench) alive for the rest of its `ms`. */
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
@@ -378,6 +377,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** The owner's exports on a shared memory with n − 1 running helpers, or null (fall back). */
 async function startThreads(kind: 'relaxed' | 'plain', n: number, timeoutMs: number): Promise<{ ex: KernelExports; team: ThreadTeam } | null> {
   const spawn = await helperSpawner();
   if (!spawn) return null;

@@ -7,6 +7,7 @@
  */
 import { createLinalg } from '../kernels/linalg.js';
 import { type GpuBandTimes, bandSelfTest, createGpuBandReduction } from './band-gpu.js';
+import { createGpuGram } from './gram-gpu.js';
 
 export interface BandCase {
   name: string;
@@ -48,8 +49,9 @@ function gram(rows: number, k: number, decades: number, seed: number): Float64Ar
 }
 
 window.runBandHarness = async (orders = [1, 20, 33, 64, 97, 150]) => {
-  const red = await createGpuBandReduction({ allowFallbackAdapter: true });
-  if (!red) return { skipped: 'no WebGPU adapter', cases: [] };
+  const gpu = await createGpuGram(undefined, { allowFallbackAdapter: true }); // its device
+  if (!gpu?.device) return { skipped: 'no WebGPU adapter', cases: [] };
+  const red = await createGpuBandReduction(gpu.device);
   const linalg = await createLinalg();
   const cases: BandCase[] = [];
   let probeErr: number | undefined;
@@ -73,7 +75,7 @@ window.runBandHarness = async (orders = [1, 20, 33, 64, 97, 150]) => {
     for (let i = 0; i < k; i++) err = Math.max(err, Math.abs(got[i]! - Math.sqrt((k - i) / k)));
     cases.push({ name: `diagonal of order ${k}`, k, sigmaErr: err, gpuSeconds: 0, hostSeconds: 0 });
   } finally {
-    red.destroy();
+    gpu.destroy();
     linalg.dispose();
   }
   return { cases, probeErr };

@@ -35,42 +35,17 @@ export interface GpuBandTimes {
 }
 
 export interface GpuBandReduction {
-  readonly info: string;
   /** σ = sqrt(max(λ, 0)), descending, of the symmetric k×k matrix g (row-major, float64). */
   singularValues(g: Float64Array, k: number, linalg: Linalg, times?: GpuBandTimes): Promise<Float64Array>;
-  destroy(): void;
 }
 
-/** `device`: share one (the worker's GpuGram's: one device per worker, not two), kept open by
- *  destroy(); else one of its own on the high-performance adapter. */
-export async function createGpuBandReduction(options: { device?: GPUDevice; allowFallbackAdapter?: boolean } = {}): Promise<GpuBandReduction | null> {
-  let device = options.device;
-  let ai: GPUAdapterInfo | undefined;
-  if (!device) {
-    const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
-    const adapter = await gpu?.requestAdapter({ powerPreference: 'high-performance' });
-    if (!adapter) return null;
-    ai = adapter.info as GPUAdapterInfo | undefined;
-    if (ai?.isFallbackAdapter && !options.allowFallbackAdapter) return null;
-    device = await adapter.requestDevice({
-      requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
-    });
-  }
-  const own = !options.device;
-  const dev = device;
-  const module = dev.createShaderModule({ code: BAND_WGSL, label: 'band' });
-  const pipeline = (entryPoint: string) => dev.createComputePipelineAsync({ label: entryPoint, layout: 'auto', compute: { module, entryPoint } });
+/** The reduction on `device`: a GpuGram's (one device per worker; the GpuGram chose the adapter
+ *  and owns the device). */
+export async function createGpuBandReduction(device: GPUDevice): Promise<GpuBandReduction> {
+  const module = device.createShaderModule({ code: BAND_WGSL, label: 'band' });
+  const pipeline = (entryPoint: string) => device.createComputePipelineAsync({ label: entryPoint, layout: 'auto', compute: { module, entryPoint } });
   const [gather, symm, ysum, syr2k] = await Promise.all([pipeline('gather'), pipeline('symm'), pipeline('ysum'), pipeline('syr2k')]);
-  const info = own
-    ? [ai?.vendor, ai?.architecture, ai?.description].filter(Boolean).join(' ') + (ai?.isFallbackAdapter ? ' (software)' : '')
-    : 'a shared device';
-  return {
-    info,
-    singularValues: (g, k, linalg, times) => reduce(dev, { gather, symm, ysum, syr2k }, g, k, linalg, times),
-    destroy: () => {
-      if (own) dev.destroy();
-    },
-  };
+  return { singularValues: (g, k, linalg, times) => reduce(device, { gather, symm, ysum, syr2k }, g, k, linalg, times) };
 }
 
 /** Tolerance of bandSelfTest: double-f32 gives ~1e-13 there, plain f32 ~1e-4. */
@@ -126,7 +101,8 @@ async function reduce(device: GPUDevice, pipes: Pipelines, g: Float64Array, k: n
   // Scaled so that max|diag| = 1: every value then sits far inside f32's exponent range.
   let s = 0;
   for (let i = 0; i < k; i++) s = Math.max(s, Math.abs(g[i * k + i]!));
-  if (s === 0 || !Number.isFinite(s)) return s === 0 ? new Float64Array(k) : Promise.reject(new Error('non-finite matrix'));
+  if (!Number.isFinite(s)) throw new Error('non-finite matrix');
+  if (s === 0) return new Float64Array(k);
   const t = times ?? { gpuSeconds: 0, hostSeconds: 0 };
   const limit = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
   if (k * k * 8 > limit) throw new Error(`a ${k}×${k} matrix needs ${k * k * 8} bytes on the GPU; this device binds at most ${limit}`);
