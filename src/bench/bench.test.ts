@@ -21,7 +21,7 @@ interface Results {
   machine: { cores: number; node: string; chromium?: string };
   records: { rows: number; cols: number; backend: string; seconds: number; max_rel_score_error: number | null; scipy_seconds?: number }[];
   skipped: { backend: string; reason: string }[];
-  llama3_8b_2layer_scan: unknown;
+  llama3_8b_scan: unknown;
 }
 
 function runBench(args: string[]) {
@@ -35,7 +35,7 @@ describe('npm run bench (tiny shapes)', () => {
     const r = runBench(['--shapes', '96x40,33x70', '--backends', backends.join(','), '--no-scan', '--repeats', '1', '--out', out]);
     expect(r.status, r.stderr).toBe(0);
     const res = JSON.parse(readFileSync(out, 'utf8')) as Results;
-    expect(res.llama3_8b_2layer_scan).toBeNull();
+    expect(res.llama3_8b_scan).toBeNull();
     const timed = new Set(res.records.map((x) => x.backend));
     const skipped = new Set(res.skipped.map((x) => x.backend));
     for (const b of backends) expect(timed.has(b) !== skipped.has(b), `${b}: exactly one of timed or skipped`).toBe(true);

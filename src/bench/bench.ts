@@ -250,7 +250,7 @@ async function main() {
   if (!values['no-scan']) scan = await scanBench();
   const outFile = values.out ?? 'bench-results.json';
   const machine = { cores, node: process.version, ...(browser ? { chromium: browser.version } : {}) };
-  writeFileSync(outFile, JSON.stringify({ machine, records, skipped, llama3_8b_2layer_scan: scan }, null, 2) + '\n');
+  writeFileSync(outFile, JSON.stringify({ machine, records, skipped, llama3_8b_scan: scan }, null, 2) + '\n');
   console.log(`wrote ${outFile}`);
   rmSync(work, { recursive: true, force: true });
 }
@@ -325,6 +325,15 @@ async function scanBench(): Promise<Record<string, number>> {
   const code = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? 1)));
   const wall = (performance.now() - t0) / 1000;
   if (code !== 0) throw new Error(`scan failed: ${stderr}`);
+  // The CLI's warnings (a GPU path that fell back, say) and its summary, which the table omits.
+  const said = stderr.split('\n').filter((l) => /warn|fail|fell back|scored \d+ of/i.test(l));
+  if (said.length)
+    console.log(
+      said
+        .slice(0, 20)
+        .map((l) => `  cli: ${l}`)
+        .join('\n'),
+    );
   const stats = JSON.parse(/SPECTROSCOPE_STATS (.*)/.exec(stderr)![1]!) as {
     peakRssBytes: number;
     engineSeconds: number;

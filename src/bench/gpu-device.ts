@@ -6,7 +6,7 @@
  * reduction (band-gpu.ts) on each Gram, with its σ error against the WASM eigenvalues.
  *
  *   node dist-cli/gpu-bench.mjs [--webgpu /path/to/webgpu/index.js (default: the dev dependency)]
- *                               [--shapes 4096x4096,...] [--out f.json] [--allow-software]
+ *                               [--shapes 4096x4096,...] [--out f.json] [--allow-software] [--no-torch]
  */
 import '../engine/node-wasm-features.js';
 import { spawnSync } from 'node:child_process';
@@ -27,6 +27,7 @@ const { values } = parseArgs({
     'wasm-check-max': { type: 'string' },
     // a dry run of the GPU path on a software adapter (SwiftShader): right answers, no meaningful time
     'allow-software': { type: 'boolean' },
+    'no-torch': { type: 'boolean' },
   },
 });
 /** --webgpu, else the webgpu dev dependency (Dawn for Node) when installed. */
@@ -67,6 +68,13 @@ json.dump(out, sys.stdout)
 `;
 
 async function main() {
+  // torch first: its figures survive a WebGPU stage that is stopped at the step's time limit.
+  let torchOut: unknown = 'not run (--no-torch)';
+  if (!values['no-torch']) {
+    const torch = spawnSync('python3', ['-c', TORCH, JSON.stringify(shapes)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    torchOut = torch.status === 0 ? (JSON.parse(torch.stdout) as unknown) : { error: torch.stderr.slice(-2000) };
+    console.log('torch:', JSON.stringify(torchOut));
+  }
   const rows: Record<string, unknown>[] = [];
   const linalg = await createLinalg();
   let gpuInfo = 'no webgpu module given, and the webgpu dev dependency is not installed';
@@ -123,9 +131,6 @@ async function main() {
     rows.push(rec);
     console.log(JSON.stringify(rec));
   }
-  const torch = spawnSync('python3', ['-c', TORCH, JSON.stringify(shapes)], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  const torchOut = torch.status === 0 ? (JSON.parse(torch.stdout) as unknown) : { error: torch.stderr.slice(-2000) };
-  console.log('torch:', JSON.stringify(torchOut));
   if (values.out) writeFileSync(values.out, JSON.stringify({ gpu: gpuInfo, rows, torch: torchOut }, null, 2));
   gpu?.destroy();
   process.exit(0);

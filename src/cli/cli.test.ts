@@ -153,13 +153,7 @@ describe('spectroscope scan on derived folders', () => {
   });
 
   describe('--webgpu with Dawn for Node (the webgpu dev dependency) on SwiftShader Vulkan', () => {
-    // Debian's Chromium ships a Vulkan loader and SwiftShader's Vulkan driver: pointed at them,
-    // Dawn for Node offers the same software adapter the page's tests use.
-    const chromiumLib = '/usr/lib/chromium';
-    const icd = join(chromiumLib, 'vk_swiftshader_icd.json');
-    const dawnEntry = join(REPO_ROOT, 'node_modules/webgpu/index.js');
-    const missing = [join(chromiumLib, 'libvulkan.so.1'), icd, dawnEntry].find((f) => !existsSync(f));
-    const env = { LD_LIBRARY_PATH: chromiumLib, VK_ICD_FILENAMES: icd };
+    const { dawnEntry, missing, env } = swiftShaderDawn;
 
     it("--backend webgpu: every worker computes its Grams on the GPU, and the files are the reference's", ({ skip }) => {
       if (missing) skip(`${missing} is missing`);
@@ -218,6 +212,18 @@ describe('spectroscope scan on derived folders', () => {
   });
 });
 
+/**
+ * Debian's Chromium ships a Vulkan loader and SwiftShader's Vulkan driver: pointed at them, Dawn
+ * for Node offers the same software adapter the page's tests use.
+ */
+const swiftShaderDawn = (() => {
+  const chromiumLib = '/usr/lib/chromium';
+  const icd = join(chromiumLib, 'vk_swiftshader_icd.json');
+  const dawnEntry = join(REPO_ROOT, 'node_modules/webgpu/index.js');
+  const missing = [join(chromiumLib, 'libvulkan.so.1'), icd, dawnEntry].find((f) => !existsSync(f));
+  return { dawnEntry, missing, env: { LD_LIBRARY_PATH: chromiumLib, VK_ICD_FILENAMES: icd } };
+})();
+
 describe('--block-mb: matrices streamed in row blocks and column slabs', () => {
   // The reference checkpoints are too small for any block the CLI accepts (1 MB at least) to
   // stream them, so this model is built from Walsh functions, whose singular values are known
@@ -240,7 +246,7 @@ describe('--block-mb: matrices streamed in row blocks and column slabs', () => {
     { type: 'self_attn.o_proj', dtype: 'F16', wide: true, seed: 3 },
   ] as const;
 
-  it('--block-mb 1 gives the closed-form scores and the same files as the default block', async () => {
+  it('--block-mb 1 gives the closed-form scores and the same files as the default block (and on the GPU, where Dawn is)', async () => {
     const { encodeFloats, writeSafetensors } = await import('../testing/safetensors-writer.js');
     const { spectrumScore } = await import('../core/spectrum.js');
     const dir = join(work, 'walsh', 'walsh-model');
@@ -271,15 +277,21 @@ describe('--block-mb: matrices streamed in row blocks and column slabs', () => {
     writeFileSync(join(dir, 'model.safetensors'), writeSafetensors(tensors));
     writeFileSync(join(dir, 'config.json'), '{"architectures": ["LlamaForCausalLM"]}');
 
-    const runs = [
+    const { dawnEntry, missing, env } = swiftShaderDawn;
+    const runs: [string, string[]][] = [
       ['default', []],
       ['block-1', ['--block-mb', '1']],
-    ] as const;
+    ];
+    // Row blocks and column slabs through the GPU accumulator too (SwiftShader: slow, but exact).
+    if (!missing) runs.push(['webgpu-block-1', ['--block-mb', '1', '--webgpu', dawnEntry, '--backend', 'webgpu']]);
+    else console.warn(`--block-mb on the GPU: skipped, ${missing} is missing`);
     const texts = runs.map(([what, extra]) => {
       const out = join(work, 'walsh', what);
-      const r = cli(['scan', dir, '--out', out, '--workers', '2', ...extra]);
+      const r = cli(['scan', dir, '--out', out, '--workers', '2', ...extra], 300_000, { ...env, SPECTROSCOPE_STATS: '1' });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/scored 6 of 6 modules/);
+      const stats = JSON.parse(/SPECTROSCOPE_STATS (.*)/.exec(r.stderr)![1]!) as { gpuMatrices: number };
+      expect(stats.gpuMatrices, what).toBe(what.startsWith('webgpu') ? 6 : 0);
       const o = outputs(out);
       const scores = parsePyJson(o.results.text) as Record<string, { snr: number }>;
       expect(Object.keys(scores).sort()).toEqual([...expected.keys()].sort());
@@ -289,10 +301,12 @@ describe('--block-mb: matrices streamed in row blocks and column slabs', () => {
       expect(listed.sort(), what).toEqual([...best.values()].map((n) => `- ${n}`).sort());
       return o;
     });
-    expect(texts[1]!.yaml.text).toBe(texts[0]!.yaml.text);
-    expectResultsMatch(texts[1]!.results.text, texts[0]!.results.text);
-    expectResultsMatch(texts[1]!.sorted.text, texts[0]!.sorted.text);
-  });
+    for (const o of texts.slice(1)) {
+      expect(o.yaml.text).toBe(texts[0]!.yaml.text);
+      expectResultsMatch(o.results.text, texts[0]!.results.text);
+      expectResultsMatch(o.sorted.text, texts[0]!.sorted.text);
+    }
+  }, 600_000);
 });
 
 describe('spectroscope inspect and errors', () => {

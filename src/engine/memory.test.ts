@@ -30,6 +30,16 @@ describe('jobMemoryBytes', () => {
     }
   });
 
+  it('the experimental GPU reduction counts its dense float64 Gram (8k² bytes) and its upload chunk', () => {
+    for (const [rows, cols] of [
+      [4096, 4096],
+      [14336, 4096],
+      [4096, 14336],
+    ]) {
+      expect(jobMemoryBytes(rows!, cols!, DEFAULT_BLOCK_BYTES, true) - jobMemoryBytes(rows!, cols!), `${rows}×${cols}`).toBe(8 * 4096 ** 2 + 16 * MiB);
+    }
+  });
+
   it('a small matrix is held whole: its decoded bytes are counted', () => {
     expect(jobMemoryBytes(4096, 4096)).toBeGreaterThanOrEqual(4096 * 4096 * 4 + 4 * 4096 ** 2);
     expect(jobMemoryBytes(64, 172)).toBeGreaterThanOrEqual(64 * 172 * 4);

@@ -33,27 +33,31 @@ export const GPU_MAX_GRAM_BYTES = 2 ** 31;
 
 /**
  * Whether a worker with a GPU sends this matrix's Gram there: at least `minMacs` multiply-adds
- * (GPU_MIN_MACS in 'auto' mode, 0 when WebGPU is forced), a Gram within GPU_MAX_GRAM_BYTES on the GPU,
- * and not a wide matrix streamed in column slabs (the GPU accumulator only takes row blocks).
+ * (GPU_MIN_MACS in 'auto' mode, 0 when WebGPU is forced) and a Gram within GPU_MAX_GRAM_BYTES on
+ * the GPU. Whole matrices, row blocks and column slabs all go (wide matrices such as down_proj
+ * were once kept on WASM, and on a 16-core H100 machine their Grams then took 75 % of a
+ * Llama-3-8B scan).
  */
-export function gpuGramEligible(rows: number, cols: number, blockBytes = DEFAULT_BLOCK_BYTES, minMacs = GPU_MIN_MACS): boolean {
+export function gpuGramEligible(rows: number, cols: number, minMacs = GPU_MIN_MACS): boolean {
   const k = Math.min(rows, cols);
   const n = Math.max(rows, cols);
-  return k > 1 && (k * k * n) / 2 >= minMacs && k * k * 8 <= GPU_MAX_GRAM_BYTES && !streamsInColumnSlabs(rows, cols, blockBytes);
+  return k > 1 && (k * k * n) / 2 >= minMacs && k * k * 8 <= GPU_MAX_GRAM_BYTES;
 }
 
 /**
  * Peak bytes one job needs in its worker: the float64 Gram of order k = min(rows, cols) as the
  * kernels keep it (a packed triangle, ≈ 4k²) and their scratch, plus one row block or column slab
  * (streamed) or the whole decoded matrix, plus the raw bytes being read (or a GPU Gram's read-back
- * chunk, no larger). The pool admits jobs while their sum fits its budget.
+ * chunk, no larger). With `denseGram` (the experimental GPU reduction, which takes the Gram
+ * dense: 8k² bytes, and uploads it in 16 MB chunks) that copy is counted too. The pool admits
+ * jobs while their sum fits its budget.
  */
-export function jobMemoryBytes(rows: number, cols: number, blockBytes = DEFAULT_BLOCK_BYTES): number {
+export function jobMemoryBytes(rows: number, cols: number, blockBytes = DEFAULT_BLOCK_BYTES, denseGram = false): number {
   const k = Math.min(rows, cols);
   let decoded = rows * cols * 4;
   if (streamsInRowBlocks(rows, cols, blockBytes)) decoded = Math.min(rows, Math.max(1, Math.floor(blockBytes / (cols * 4)))) * cols * 4;
   else if (streamsInColumnSlabs(rows, cols, blockBytes)) decoded = rows * columnSlabWidth(rows, cols, blockBytes) * 4;
-  return gramBytes(k) + KERNEL_STAGING_BYTES + KERNEL_WORK_BYTES_PER_K * k + decoded + READ_CHUNK_BYTES;
+  return gramBytes(k) + KERNEL_STAGING_BYTES + KERNEL_WORK_BYTES_PER_K * k + decoded + READ_CHUNK_BYTES + (denseGram ? 8 * k * k + READ_CHUNK_BYTES : 0);
 }
 
 /** Whether a matrix is fed to the Gram in row blocks (tall and larger than a block) or whole. */

@@ -101,16 +101,20 @@ export class WorkerPool {
     });
   }
 
+  /** What a job holds in its worker (the experimental GPU reduction adds a dense Gram). */
+  private jobBytes(job: MatrixJob): number {
+    return jobMemoryBytes(job.rows, job.cols, this.options.blockBytes, this.options.gpuEigen ?? false);
+  }
+
   private pump(): void {
     const budget = this.options.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
     for (const slot of this.slots) {
       if (slot.busy || this.queue.length === 0) continue;
       // First queued job that fits the memory budget (or any job when nothing runs).
-      const idx =
-        this.running === 0 ? 0 : this.queue.findIndex((t) => this.memoryInFlight + jobMemoryBytes(t.job.rows, t.job.cols, this.options.blockBytes) <= budget);
+      const idx = this.running === 0 ? 0 : this.queue.findIndex((t) => this.memoryInFlight + this.jobBytes(t.job) <= budget);
       if (idx < 0) return;
       const task = this.queue.splice(idx, 1)[0]!;
-      const need = jobMemoryBytes(task.job.rows, task.job.cols, this.options.blockBytes);
+      const need = this.jobBytes(task.job);
       this.memoryInFlight += need;
       this.running++;
       slot.busy = true;

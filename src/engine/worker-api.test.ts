@@ -206,6 +206,60 @@ describe('wide matrices streamed in column slabs', () => {
     expect(isFailure(r) && r.code).toBe('non-finite');
     expect(isFailure(r) && r.error).toMatch(/NaN or Inf/);
   });
+
+  /**
+   * A GPU whose accumulator sums S·Sᵀ of each column slab in float64 (the real one is tested in
+   * Chromium, gram-gpu.test.ts); it records the slab widths and fails the `failAt`-th slab.
+   */
+  function slabGpu(failAt = Infinity) {
+    const widths: number[] = [];
+    const gpu = {
+      info: 'fake',
+      gramInto: () => Promise.reject(new Error('not used: the matrix is streamed')),
+      accumulator: (k: number) => {
+        const g = new Float64Array(k * k);
+        return {
+          addRows: () => Promise.reject(new Error('not used: the matrix is wide')),
+          addColumns: async (slab: Float32Array, n: number) => {
+            widths.push(n);
+            if (widths.length >= failAt) throw new GpuGramError('out-of-memory', 'WebGPU out of memory during Gram accumulation');
+            for (let i = 0; i < k; i++) for (let j = i; j < k; j++) for (let t = 0; t < n; t++) g[i * k + j]! += slab[i * n + t]! * slab[j * n + t]!;
+          },
+          finishInto: async (sink: (i: number, upper: Float64Array) => void) => {
+            for (let i = 0; i < k; i++) sink(i, g.subarray(i * k + i, (i + 1) * k));
+          },
+          dispose: () => {},
+        };
+      },
+      destroy: () => {},
+    } as unknown as GpuGram;
+    return { open: () => Promise.resolve(gpu), widths };
+  }
+
+  it('on a GPU, the column slabs go to its accumulator one after another: the whole-matrix spectrum', async () => {
+    const { src, job, data } = fileWith(randomNormal(ROWS * COLS, 14, 0.05), 'BF16', ROWS, COLS);
+    const gpu = slabGpu();
+    const engine = createEngineWorker(() => Promise.resolve(src), gpu.open);
+    await engine.init({ backend: 'webgpu', blockBytes: ROWS * 160 * 4 });
+    const r = await engine.compute(job);
+    if (isFailure(r)) throw new Error(r.error);
+    expect(r.backend).toBe('webgpu');
+    expect(gpu.widths).toEqual([160, 160, 160, 160, 60]);
+    expect(r.bytesRead).toBe(job.byteLength);
+    expectSameSpectrum(r.singularValues, wholePath('BF16', data, ROWS, COLS));
+  });
+
+  it('a GPU that fails on a later slab: the matrix is recomputed on WASM, same spectrum', async () => {
+    const { src, job, data } = fileWith(randomNormal(ROWS * COLS, 15, 0.05), 'F32', ROWS, COLS);
+    const gpu = slabGpu(3);
+    const engine = createEngineWorker(() => Promise.resolve(src), gpu.open);
+    await engine.init({ backend: 'webgpu', blockBytes: ROWS * 160 * 4 });
+    const r = await engine.compute(job);
+    if (isFailure(r)) throw new Error(r.error);
+    expect(r.backend).toBe('wasm');
+    expect(gpu.widths).toEqual([160, 160, 160]);
+    expectSameSpectrum(r.singularValues, wholePath('F32', data, ROWS, COLS));
+  });
 });
 
 describe("the GPU route in 'auto' mode (an injected GPU backend)", () => {

@@ -61,7 +61,7 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
         const n = Math.max(job.rows, job.cols);
         let out: { singularValues: Float64Array; bytesRead: number; eigenOnGpu?: boolean } | null = null;
         let backend: BackendName = 'wasm';
-        if (gpu && gpuGramEligible(job.rows, job.cols, blockBytes, gpuMinMacs) && (router?.useGpu() ?? true)) {
+        if (gpu && gpuGramEligible(job.rows, job.cols, gpuMinMacs) && (router?.useGpu() ?? true)) {
           try {
             out = await singularValuesGpu(gpu, linalg, src, job, blockBytes, (seconds) => router?.gpuGramTook((k * k * n) / 2, seconds), band);
             backend = 'webgpu';
@@ -165,6 +165,7 @@ async function singularValuesGpu(
       return linalg.eigenvaluesOfGram(g, k);
     }
   };
+  let bytesRead = job.byteLength; // a column slab's runs of rows also read the gaps between them
   const sink = band ? denseGramSink(new Float64Array(k * k), k, onGpu) : linalg.gramSink(k);
   return using(sink, async (sink) => {
     const put = (i: number, upper: Float64Array) => sink.setUpperRow(i, upper);
@@ -173,13 +174,18 @@ async function singularValuesGpu(
         await forEachRowBlock(src, job, blockBytes, (block, n) => timed(() => acc.addRows(block, n)));
         await timed(() => acc.finishInto(put));
       });
+    } else if (streamsInColumnSlabs(rows, cols, blockBytes)) {
+      await using(gpu.accumulator(rows), async (acc) => {
+        bytesRead = await forEachColumnSlab(src, job, blockBytes, (slab, n) => timed(() => acc.addColumns(slab, n)));
+        await timed(() => acc.finishInto(put));
+      });
     } else {
       const w = await readWhole(src, job);
       await timed(() => gpu.gramInto(w, rows, cols, put));
     }
     gramTook(gpuMs / 1000);
     const singularValues = await sink.singularValues();
-    return { singularValues, bytesRead: job.byteLength, ...(eigenOnGpu ? { eigenOnGpu } : {}) };
+    return { singularValues, bytesRead, ...(eigenOnGpu ? { eigenOnGpu } : {}) };
   });
 }
 
@@ -257,7 +263,12 @@ async function forEachRowBlock(
  * except when the gaps between segments are small: then runs of rows are read as one range,
  * since a page's Blob.slice() costs far more than the few extra bytes. Returns the bytes read.
  */
-async function forEachColumnSlab(src: ByteSource, job: MatrixJob, blockBytes: number, add: (slab: Float32Array, cols: number) => void): Promise<number> {
+async function forEachColumnSlab(
+  src: ByteSource,
+  job: MatrixJob,
+  blockBytes: number,
+  add: (slab: Float32Array, cols: number) => void | Promise<void>,
+): Promise<number> {
   const { rows, cols, dtype } = job;
   const bpe = bytesPerElement(dtype);
   const width = columnSlabWidth(rows, cols, blockBytes);
@@ -290,7 +301,7 @@ async function forEachColumnSlab(src: ByteSource, job: MatrixJob, blockBytes: nu
         );
       }
     }
-    add(view, n);
+    await add(view, n); // the slab is refilled next: the GPU must have copied it first
   }
   return bytesRead;
 }

@@ -26,6 +26,8 @@ import { BAND_B as B, BAND_WGSL } from './band-gpu.wgsl.js';
 
 const BufferUsage = { MAP_READ: 0x0001, COPY_SRC: 0x0004, COPY_DST: 0x0008, UNIFORM: 0x0040, STORAGE: 0x0080 } as const;
 const MAP_MODE_READ = 0x0001;
+/** Matrix entries converted to (hi, lo) pairs and written to the GPU at once (16 MB). */
+const UPLOAD_PAIRS = 2 ** 21;
 
 export interface GpuBandTimes {
   /** Seconds waiting for the GPU (dispatches and read-backs). */
@@ -41,11 +43,17 @@ export interface GpuBandReduction {
 
 /** The reduction on `device`: a GpuGram's (one device per worker; the GpuGram chose the adapter
  *  and owns the device). */
-export async function createGpuBandReduction(device: GPUDevice): Promise<GpuBandReduction> {
+export interface GpuBandOptions {
+  /** Matrix entries uploaded at once (default UPLOAD_PAIRS, rounded down to whole rows). Tests use it to force several chunks. */
+  uploadPairs?: number;
+}
+
+export async function createGpuBandReduction(device: GPUDevice, options: GpuBandOptions = {}): Promise<GpuBandReduction> {
   const module = device.createShaderModule({ code: BAND_WGSL, label: 'band' });
   const pipeline = (entryPoint: string) => device.createComputePipelineAsync({ label: entryPoint, layout: 'auto', compute: { module, entryPoint } });
   const [gather, symm, ysum, syr2k] = await Promise.all([pipeline('gather'), pipeline('symm'), pipeline('ysum'), pipeline('syr2k')]);
-  return { singularValues: (g, k, linalg, times) => reduce(device, { gather, symm, ysum, syr2k }, g, k, linalg, times) };
+  const uploadPairs = options.uploadPairs ?? UPLOAD_PAIRS;
+  return { singularValues: (g, k, linalg, times) => reduce(device, { gather, symm, ysum, syr2k }, g, k, linalg, uploadPairs, times) };
 }
 
 /** Tolerance of bandSelfTest: double-f32 gives ~1e-13 there, plain f32 ~1e-4. */
@@ -84,10 +92,10 @@ interface Pipelines {
 }
 
 /** x (float64) as (hi, lo) float32 pairs. */
-function toPairs(x: ArrayLike<number>, n: number, scale = 1): Float32Array {
+function toPairs(x: ArrayLike<number>, n: number, scale = 1, from = 0): Float32Array {
   const out = new Float32Array(2 * n);
   for (let i = 0; i < n; i++) {
-    const v = x[i]! * scale;
+    const v = x[from + i]! * scale;
     const hi = Math.fround(v);
     out[2 * i] = hi;
     out[2 * i + 1] = v - hi;
@@ -95,7 +103,15 @@ function toPairs(x: ArrayLike<number>, n: number, scale = 1): Float32Array {
   return out;
 }
 
-async function reduce(device: GPUDevice, pipes: Pipelines, g: Float64Array, k: number, linalg: Linalg, times?: GpuBandTimes): Promise<Float64Array> {
+async function reduce(
+  device: GPUDevice,
+  pipes: Pipelines,
+  g: Float64Array,
+  k: number,
+  linalg: Linalg,
+  uploadPairs: number,
+  times?: GpuBandTimes,
+): Promise<Float64Array> {
   if (g.length !== k * k) throw new Error(`a ${k}×${k} matrix needs ${k * k} values, got ${g.length}`);
   if (k === 0) return new Float64Array(0);
   // Scaled so that max|diag| = 1: every value then sits far inside f32's exponent range.
@@ -175,7 +191,13 @@ async function reduce(device: GPUDevice, pipes: Pipelines, g: Float64Array, k: n
   const work = linalg.bandPanelWork(mMax, B);
   let scoped = true;
   try {
-    device.queue.writeBuffer(aBuf, 0, toPairs(g, k * k, 1 / s));
+    // In chunks of ~16 MB of pairs: a k² copy (and Dawn's staging copy of it) per worker would
+    // double what a worker holds at k = 4096 (134 MB each).
+    const chunk = Math.max(1, Math.floor(uploadPairs / k)) * k;
+    for (let e = 0; e < k * k; e += chunk) {
+      const n = Math.min(chunk, k * k - e);
+      device.queue.writeBuffer(aBuf, e * 8, toPairs(g, n, 1 / s, e));
+    }
     const ab = new Float64Array(k * (B + 1));
     for (let j = 0; j < k; j += B) {
       const nb = Math.min(B, k - j);

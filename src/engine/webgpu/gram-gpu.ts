@@ -43,6 +43,8 @@ export type GramRowSink = (i: number, upper: Float64Array) => void;
 export interface GpuGramAccumulator {
   /** `rows`×k row-major block; the data is copied before the promise resolves. */
   addRows(block: Float32Array, rows: number): Promise<void>;
+  /** A column slab of a wide matrix with k rows: k×`cols` row-major, G += S·Sᵀ; copied before the promise resolves. */
+  addColumns(slab: Float32Array, cols: number): Promise<void>;
   /** The k×k Gram, row-major, both triangles; frees the GPU buffers. */
   finish(): Promise<Float64Array>;
   /** The Gram row by row into `sink` (read back in chunks of a few MB: no k×k copy); frees the GPU buffers. */
@@ -300,7 +302,13 @@ class Accumulation implements GpuGramAccumulator {
     });
   }
 
-  /** Wide matrix (k rows × cols): G = WWᵀ, reduced over column blocks (packed when W is too big). */
+  addColumns(slab: Float32Array, cols: number): Promise<void> {
+    const k = this.k;
+    if (!(cols >= 0) || slab.length < k * cols) throw new RangeError(`addColumns: ${k}×${cols} needs ${k * cols} values, got ${slab.length}`);
+    return cols === 0 ? Promise.resolve() : this.addWide(slab, k, cols);
+  }
+
+  /** Wide matrix (k rows × cols): G += WWᵀ, reduced over column blocks (packed when W is too big). */
   addWide(w: Float32Array, k: number, cols: number): Promise<void> {
     return this.owner.serial('Gram accumulation', async () => {
       const chunkCols = Math.max(1, Math.floor(Math.min(MAX_CHUNK_BYTES, this.owner.maxBinding) / (k * 4)));
