@@ -8,7 +8,7 @@
 #   there: carry .device and dist-cli, then  OUT=<a folder> bash scripts/gpu-check.sh [layers]
 #          (each step has its own limit, and all of them together stop at GPU_CHECK_BUDGET,
 #          570 s by default: under the device tool's 600 s a call; GPU_CHECK_STEPS=1,5 runs
-#          only those steps)
+#          only those steps, GPU_CHECK_SKIP_CPU=1 skips the CPU-only scan)
 #          (a dry run here on SwiftShader: GPU_CHECK_DRY=1 VK_ICD_FILENAMES=
 #          /usr/lib/chromium/vk_swiftshader_icd.json bash scripts/gpu-check.sh 1)
 #
@@ -100,7 +100,7 @@ fi
 # The ICD names its driver library by file name alone; a driver mounted under /usr/local/nvidia
 # may not be in the loader's cache.
 for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
-  [ -d "$d" ] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d"
+  [ -d "$d" ] && [[ ":${LD_LIBRARY_PATH:-}:" != *":$d:"* ]] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d"
 done
 echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
 if [ -n "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ]; then

@@ -35,8 +35,8 @@ export const GPU_MAX_GRAM_BYTES = 2 ** 31;
  * Whether a worker with a GPU sends this matrix's Gram there: at least `minMacs` multiply-adds
  * (GPU_MIN_MACS in 'auto' mode, 0 when WebGPU is forced) and a Gram within GPU_MAX_GRAM_BYTES on
  * the GPU. Whole matrices, row blocks and column slabs all go (wide matrices such as down_proj
- * were once kept on WASM, and on a 16-core H100 machine their Grams then took 75 % of a
- * Llama-3-8B scan).
+ * were once kept on WASM: on a 16-core H100 machine they then took about half of a whole
+ * Llama-3-8B scan's engine time).
  */
 export function gpuGramEligible(rows: number, cols: number, minMacs = GPU_MIN_MACS): boolean {
   const k = Math.min(rows, cols);

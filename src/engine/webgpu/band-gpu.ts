@@ -41,13 +41,13 @@ export interface GpuBandReduction {
   singularValues(g: Float64Array, k: number, linalg: Linalg, times?: GpuBandTimes): Promise<Float64Array>;
 }
 
-/** The reduction on `device`: a GpuGram's (one device per worker; the GpuGram chose the adapter
- *  and owns the device). */
 export interface GpuBandOptions {
   /** Matrix entries uploaded at once (default UPLOAD_PAIRS, rounded down to whole rows). Tests use it to force several chunks. */
   uploadPairs?: number;
 }
 
+/** The reduction on `device`: a GpuGram's (one device per worker; the GpuGram chose the adapter
+ *  and owns the device). */
 export async function createGpuBandReduction(device: GPUDevice, options: GpuBandOptions = {}): Promise<GpuBandReduction> {
   const module = device.createShaderModule({ code: BAND_WGSL, label: 'band' });
   const pipeline = (entryPoint: string) => device.createComputePipelineAsync({ label: entryPoint, layout: 'auto', compute: { module, entryPoint } });
