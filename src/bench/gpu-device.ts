@@ -3,7 +3,8 @@
  * for Node (the `webgpu` npm package, loaded from a path given on the command line, since it is
  * not a dependency of the app), next to torch.linalg.svdvals on the same GPU when python3 has
  * torch. Prints a table and writes JSON. Not part of CI. Also times the experimental GPU dense → band
- * reduction (band-gpu.ts) on each Gram, with its σ error against the WASM eigenvalues.
+ * reduction (band-gpu.ts) on each Gram, with its σ error against the WASM eigenvalues, and the
+ * Gram with the opt-in fma() TwoProduct where its self-test accepts it.
  *
  *   node dist-cli/gpu-bench.mjs [--webgpu /path/to/webgpu/index.js (default: the dev dependency)]
  *                               [--shapes 4096x4096,...] [--out f.json] [--allow-software] [--no-torch]
@@ -82,6 +83,10 @@ async function main() {
   const gpu = dawn ? await createGpuGram(undefined, { allowFallbackAdapter: values['allow-software'] ?? false }) : null;
   if (dawn) gpuInfo = (await nodeGpuAdapterInfo(true)) ?? 'no adapter';
   const band = gpu?.device ? await createGpuBandReduction(gpu.device) : null;
+  // The opt-in fma() TwoProduct (gram-gpu.wgsl.ts) on the same device, timed next to the default;
+  // null where its self-test finds fma unfused.
+  const gpuFma = gpu?.device ? await createGpuGram(gpu.device, { precision: 'compensated-fma' }) : null;
+  if (gpu) console.log(`fma() TwoProduct variant: ${gpuFma ? 'accepted by its self-test' : 'refused (fma not fused here)'}`);
   console.log(`webgpu: ${gpuInfo}; backend ${gpu ? 'ready' : 'NOT available (createGpuGram returned null)'}`);
   if (band)
     console.log(
@@ -104,6 +109,19 @@ async function main() {
         webgpu_total_seconds: (t2 - t0) / 1000,
         gram_tflops: (2 * Math.min(r, c) ** 2 * Math.max(r, c)) / ((t1 - t0) / 1000) / 1e12,
       });
+      if (gpuFma) {
+        await gpuFma.gram(matrix(256, 256, 1), 256, 256);
+        const t5 = performance.now();
+        const gf = await gpuFma.gram(w, r, c);
+        const seconds = (performance.now() - t5) / 1000;
+        let worst = 0;
+        let big = 0;
+        for (let i = 0; i < g.length; i++) {
+          worst = Math.max(worst, Math.abs(gf[i]! - g[i]!));
+          big = Math.max(big, Math.abs(g[i]!));
+        }
+        Object.assign(rec, { webgpu_fma_gram_seconds: seconds, fma_gram_diff_over_max: worst / big });
+      }
       if (band) {
         // The experimental GPU dense → band stage on the same Gram, against the WASM eigenvalues.
         const times: GpuBandTimes = { gpuSeconds: 0, hostSeconds: 0 };
@@ -132,6 +150,7 @@ async function main() {
     console.log(JSON.stringify(rec));
   }
   if (values.out) writeFileSync(values.out, JSON.stringify({ gpu: gpuInfo, rows, torch: torchOut }, null, 2));
+  gpuFma?.destroy();
   gpu?.destroy();
   process.exit(0);
 }

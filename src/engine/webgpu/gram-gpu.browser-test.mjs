@@ -111,6 +111,12 @@ export function formatReport(report) {
   lines.push(
     `NaN input → ${report.nonFiniteCode}; lost device → ${report.deviceLostCode}; software adapter refused by default: ${report.softwareRefusedByDefault}`,
   );
+  if (report.fma)
+    lines.push(
+      report.fma.accepted
+        ? `fma() TwoProduct (opt-in), max|ΔG|/max|G|: ${report.fma.cases.map((c) => `${c.name} ${e(c.gramErr)}`).join(', ')}`
+        : 'fma() TwoProduct (opt-in): refused by its self-test here (fma not fused)',
+    );
   if (report.band?.cases.length)
     lines.push(`GPU dense → band reduction (experimental), max|Δσ|/σmax vs WASM: ${report.band.cases.map((c) => `${c.name} ${e(c.sigmaErr)}`).join(', ')}`);
   if (report.timingError) lines.push(`timing failed: ${report.timingError}`);

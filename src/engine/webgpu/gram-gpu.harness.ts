@@ -58,6 +58,8 @@ export interface HarnessReport {
   nonFiniteCode: string | null;
   deviceLostCode: string | null;
   softwareRefusedByDefault: boolean;
+  /** The opt-in fma() TwoProduct: whether its self-test accepted this adapter, and its Gram errors on the main cases. */
+  fma?: { accepted: boolean; cases: { name: string; gramErr: number }[] };
 }
 
 declare global {
@@ -298,6 +300,21 @@ window.runGramHarness = async (): Promise<HarnessReport> => {
   cases.push(await runCase(gpu, gpuF32, 'values 1e-3..1e3', 256, 80, wideRange(256, 80, 7), true));
   cases.push(await runCase(gpu, gpuF32, 'probe (near-dependent columns)', 256, 64, probeMatrix(256, 64, 8), false, true));
 
+  // The fma() TwoProduct on the same inputs (accepted only where fma is fused: see gram-gpu.wgsl.ts).
+  const gpuFma = await createGpuGram(undefined, { allowFallbackAdapter: true, precision: 'compensated-fma' });
+  const fma = { accepted: gpuFma !== null, cases: [] as { name: string; gramErr: number }[] };
+  if (gpuFma) {
+    for (const [name, rows, cols, w] of [
+      ['tall gaussian', 256, 96, gaussian(256, 96, 1)],
+      ['wide gaussian', 72, 256, gaussian(72, 256, 2)],
+      ['values 1e-3..1e3', 256, 80, wideRange(256, 80, 7)],
+      ['probe (near-dependent columns)', 256, 64, probeMatrix(256, 64, 8)],
+    ] as const) {
+      fma.cases.push({ name, gramErr: maxRelativeError(await gpuFma.gram(w, rows, cols), gramReference(w, rows, cols)) });
+    }
+    gpuFma.destroy();
+  }
+
   // Force input chunking (tall row chunks, wide packed column chunks), a banded G and several
   // passes per chunk with tiny limits.
   const opts = { allowFallbackAdapter: true, maxBindingBytes: 128 * 1024, maxMacsPerDispatch: 64 * 64 * 64 * 3 };
@@ -344,6 +361,7 @@ window.runGramHarness = async (): Promise<HarnessReport> => {
     nonFiniteCode,
     deviceLostCode,
     softwareRefusedByDefault,
+    fma,
   };
 };
 

@@ -23,8 +23,13 @@ export class GpuGramError extends Error {
 }
 
 export interface GpuGramOptions {
-  /** 'compensated' (default) or 'f32': plain f32 accumulation, for measurements only. */
-  precision?: 'compensated' | 'f32';
+  /**
+   * 'compensated' (default); 'compensated-fma': the product's rounding error from fma() instead
+   * of Dekker's split (2 instructions instead of 7; it needs a fused fma, which the self-test
+   * checks), for gpu-bench to measure against the default; 'f32': plain f32 accumulation, for
+   * measurements only.
+   */
+  precision?: 'compensated' | 'compensated-fma' | 'f32';
   /** Accept a software adapter (SwiftShader). Default false: it is far slower than the WASM kernel. */
   allowFallbackAdapter?: boolean;
   /** Cap on the bytes bound per storage binding (default: the device's limit). Tests use it to force chunking and bands. */
@@ -115,7 +120,11 @@ export async function createGpuGram(device?: GPUDevice, options: GpuGramOptions 
     if (options.precision !== 'f32') {
       const err = await selfTest(gram);
       if (!(err <= SELF_TEST_TOLERANCE)) {
-        console.warn(`WebGPU Gram disabled on ${info}: compensated arithmetic not preserved by this shader compiler (probe error ${err.toExponential(2)}).`);
+        console.warn(
+          options.precision === 'compensated-fma'
+            ? `WebGPU Gram's fma() variant refused on ${info}: fma is not fused here (probe error ${err.toExponential(2)}).`
+            : `WebGPU Gram disabled on ${info}: compensated arithmetic not preserved by this shader compiler (probe error ${err.toExponential(2)}).`,
+        );
         gram.destroy();
         return null;
       }
@@ -160,7 +169,7 @@ class GpuGramImpl implements GpuGram {
     this.pipeline = device.createComputePipelineAsync({
       label: 'gram',
       layout: 'auto',
-      compute: { module, entryPoint: 'main', constants: { COMPENSATED: precision === 'compensated' ? 1 : 0 } },
+      compute: { module, entryPoint: 'main', constants: { COMPENSATED: precision === 'f32' ? 0 : 1, FMA_PRODUCT: precision === 'compensated-fma' ? 1 : 0 } },
     });
   }
 

@@ -57,6 +57,9 @@ export const TK = 16;
 
 export const GRAM_WGSL = /* wgsl */ `
 override COMPENSATED: bool = true;
+// e = fma(a, b, -p) instead of Dekker's TwoProduct: exact only where fma is fused (see the
+// TwoProduct note above); opt-in, for gpu-bench, and refused by the self-test where unfused.
+override FMA_PRODUCT: bool = false;
 
 const TILE: u32 = ${TILE}u;
 const TK: u32 = ${TK}u;
@@ -104,10 +107,15 @@ fn opq(x: vec4<f32>) -> vec4<f32> {
 fn dot2(s: ptr<function, vec4<f32>>, c: ptr<function, vec4<f32>>, a: f32, ah: f32, al: f32, b: vec4<f32>, bh: vec4<f32>, bl: vec4<f32>) {
   if (COMPENSATED) {
     let p = opq(a * b);                         // fl(a·b), fixed: no later fma can absorb it
-    let e1 = opq(ah * bh - p);                  // TwoProduct (Dekker): every step is exact,
-    let e2 = opq(e1 + ah * bl);                 // so p + e == a·b
-    let e3 = opq(e2 + al * bh);
-    let e = e3 + al * bl;
+    var e: vec4<f32>;
+    if (FMA_PRODUCT) {
+      e = fma(vec4<f32>(a), b, -p);             // a·b − p, exact when fused
+    } else {
+      let e1 = opq(ah * bh - p);                // TwoProduct (Dekker): every step is exact,
+      let e2 = opq(e1 + ah * bl);               // so p + e == a·b
+      let e3 = opq(e2 + al * bh);
+      e = e3 + al * bl;
+    }
     let s1 = opq(*s + p);                       // TwoSum (Knuth): s1 + err == s + p
     let z = opq(s1 - *s);
     let err = opq(*s - opq(s1 - z)) + opq(p - z);
