@@ -8,7 +8,7 @@
 #   there: carry .device and dist-cli, then  OUT=<a folder> bash scripts/gpu-check.sh [layers]
 #          (each step has its own limit, and all of them together stop at GPU_CHECK_BUDGET,
 #          570 s by default: under the device tool's 600 s a call; GPU_CHECK_STEPS=1,5 runs
-#          only those steps, GPU_CHECK_SKIP_CPU=1 skips the CPU-only scan)
+#          only those steps)
 #          (a dry run here on SwiftShader: GPU_CHECK_DRY=1 VK_ICD_FILENAMES=
 #          /usr/lib/chromium/vk_swiftshader_icd.json bash scripts/gpu-check.sh 1)
 #
@@ -161,7 +161,7 @@ if want 1 && ! grep -q 'backend ready' "$out/gpu-check.log"; then
   ls -l /usr/local/nvidia/share/vulkan/icd.d /usr/share/vulkan/icd.d /etc/vulkan/icd.d 2>&1 | head -20
   cat "${VK_DRIVER_FILES:-/dev/null}" 2>/dev/null | head -20
   VK_LOADER_DEBUG=error,warn,driver timeout 60 "$node" dist-cli/gpu-bench.mjs --shapes 64x64 --no-torch 2>&1 | head -80
-  [ -n "${GPU_CHECK_SKIP_CPU:-}" ] && exit 0
+  want 4 || exit 0
   echo "== only the CPU scan, for the record =="
   scan 110 "4. the CPU scan, $layers layers" "$layers" scan-cpu.json
   exit 0
@@ -170,7 +170,7 @@ want 3 && scan 120 "3. CLI scan, Llama-3-8B shapes, $layers layers, --webgpu" "$
 want 5 && scan 110 "5. the same scan with --gpu-eigen (experimental: the reductions on the GPU too)" "$layers" scan-gpu-eigen.json "${gpu[@]}" --scan-gpu-eigen
 want 2 && run_step 80 "2. whole singular-value computation: webgpu vs wasm on every core" \
   "$node" dist-cli/bench.mjs --shapes "$big" --backends webgpu,wasm-threads --repeats 1 --no-scipy --no-scan --out "$out/bench.json"
-[ -z "${GPU_CHECK_SKIP_CPU:-}" ] && want 4 && scan 110 "4. the same scan on the CPU cores alone" "$layers" scan-cpu.json
+want 4 && scan 110 "4. the same scan on the CPU cores alone" "$layers" scan-cpu.json
 # 6. The whole model, when what is left covers 32/layers times the faster GPU scan plus writing 15 GB.
 a=$(wall scan.json) b=$(wall scan-gpu-eigen.json)
 best=$(printf '%s\n%s\n' "${a:-1e9} plain" "${b:-1e9} eigen" | sort -g | head -1)

@@ -290,30 +290,24 @@ window.runGramHarness = async (): Promise<HarnessReport> => {
   if (!gpu) throw new Error('createGpuGram returned null: the self-test rejected this adapter');
   const gpuF32 = (await createGpuGram(undefined, { allowFallbackAdapter: true, precision: 'f32' }))!;
 
-  const cases: CaseResult[] = [];
-  cases.push(await runCase(gpu, gpuF32, 'tall gaussian', 256, 96, gaussian(256, 96, 1), true));
-  cases.push(await runCase(gpu, gpuF32, 'wide gaussian', 72, 256, gaussian(72, 256, 2), true));
-  cases.push(await runCase(gpu, gpuF32, 'square 130 (3 tiles, padding)', 130, 130, gaussian(130, 130, 3), true));
-  cases.push(await runCase(gpu, gpuF32, '1×n', 1, 256, gaussian(1, 256, 4), false));
-  cases.push(await runCase(gpu, gpuF32, 'n×1', 256, 1, gaussian(256, 1, 5), true));
-  cases.push(await runCase(gpu, gpuF32, 'rank 12 of 96', 200, 96, lowRank(200, 96, 12, 6), true, true));
-  cases.push(await runCase(gpu, gpuF32, 'values 1e-3..1e3', 256, 80, wideRange(256, 80, 7), true));
-  cases.push(await runCase(gpu, gpuF32, 'probe (near-dependent columns)', 256, 64, probeMatrix(256, 64, 8), false, true));
-
-  // The fma() TwoProduct on the same inputs (accepted only where fma is fused: see gram-gpu.wgsl.ts).
+  // The fma() TwoProduct on the same inputs, where its self-test accepts it (fma fused: see gram-gpu.wgsl.ts).
   const gpuFma = await createGpuGram(undefined, { allowFallbackAdapter: true, precision: 'compensated-fma' });
   const fma = { accepted: gpuFma !== null, cases: [] as { name: string; gramErr: number }[] };
-  if (gpuFma) {
-    for (const [name, rows, cols, w] of [
-      ['tall gaussian', 256, 96, gaussian(256, 96, 1)],
-      ['wide gaussian', 72, 256, gaussian(72, 256, 2)],
-      ['values 1e-3..1e3', 256, 80, wideRange(256, 80, 7)],
-      ['probe (near-dependent columns)', 256, 64, probeMatrix(256, 64, 8)],
-    ] as const) {
-      fma.cases.push({ name, gramErr: maxRelativeError(await gpuFma.gram(w, rows, cols), gramReference(w, rows, cols)) });
-    }
-    gpuFma.destroy();
+  const cases: CaseResult[] = [];
+  for (const [name, rows, cols, w, stream, degenerate] of [
+    ['tall gaussian', 256, 96, gaussian(256, 96, 1), true, false],
+    ['wide gaussian', 72, 256, gaussian(72, 256, 2), true, false],
+    ['square 130 (3 tiles, padding)', 130, 130, gaussian(130, 130, 3), true, false],
+    ['1×n', 1, 256, gaussian(1, 256, 4), false, false],
+    ['n×1', 256, 1, gaussian(256, 1, 5), true, false],
+    ['rank 12 of 96', 200, 96, lowRank(200, 96, 12, 6), true, true],
+    ['values 1e-3..1e3', 256, 80, wideRange(256, 80, 7), true, false],
+    ['probe (near-dependent columns)', 256, 64, probeMatrix(256, 64, 8), false, true],
+  ] as const) {
+    cases.push(await runCase(gpu, gpuF32, name, rows, cols, w, stream, degenerate));
+    if (gpuFma) fma.cases.push({ name, gramErr: maxRelativeError(await gpuFma.gram(w, rows, cols), gramReference(w, rows, cols)) });
   }
+  gpuFma?.destroy();
 
   // Force input chunking (tall row chunks, wide packed column chunks), a banded G and several
   // passes per chunk with tiny limits.
