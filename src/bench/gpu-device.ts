@@ -3,8 +3,10 @@
  * for Node (the `webgpu` npm package, loaded from a path given on the command line, since it is
  * not a dependency of the app), next to torch.linalg.svdvals on the same GPU when python3 has
  * torch. Prints a table and writes JSON. Not part of CI. Also times the experimental GPU dense → band
- * reduction (band-gpu.ts) on each Gram, with its σ error against the WASM eigenvalues, and the
- * Gram with the opt-in fma() TwoProduct where its self-test accepts it.
+ * reduction (band-gpu.ts) on each Gram, with its σ error against the WASM eigenvalues, the
+ * Gram with the opt-in fma() TwoProduct where its self-test accepts it, the Gram of the same
+ * matrix rounded to BF16 with and without the exact-product kernel, and where the Gram's time
+ * goes (host scan, upload, GPU compute, read-back, host combine; once with each upload awaited).
  *
  *   node dist-cli/gpu-bench.mjs [--webgpu /path/to/webgpu/index.js (default: the dev dependency)]
  *                               [--shapes 4096x4096,...] [--out f.json] [--allow-software] [--no-torch]
@@ -16,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { spectrumScore } from '../core/spectrum.js';
 import { createLinalg } from '../engine/kernels/linalg.js';
 import { BAND_SELF_TEST_TOLERANCE, type GpuBandTimes, bandSelfTest, createGpuBandReduction } from '../engine/webgpu/band-gpu.js';
-import { createGpuGram } from '../engine/webgpu/gram-gpu.js';
+import { type GpuGram, type GpuGramStats, createGpuGram, roundToBf16 } from '../engine/webgpu/gram-gpu.js';
 import { installNodeWebGpu, installedDawnModule, nodeGpuAdapterInfo } from '../engine/node-webgpu.js';
 
 const { values } = parseArgs({
@@ -34,6 +36,30 @@ const { values } = parseArgs({
 /** --webgpu, else the webgpu dev dependency (Dawn for Node) when installed. */
 const dawn = values.webgpu ?? installedDawnModule();
 const shapes = (values.shapes ?? '1024x4096,4096x4096,4096x14336,14336x4096').split(',').map((s) => s.split('x').map(Number) as [number, number]);
+
+/** The Gram of w on `gpu`, timed, with the phases of its time (GpuGramStats deltas, seconds rounded to 0.1 ms). */
+async function timedGram(gpu: GpuGram, w: Float32Array, r: number, c: number): Promise<{ g: Float64Array; seconds: number; phases: Record<string, number> }> {
+  const before: GpuGramStats = { ...gpu.stats };
+  const t0 = performance.now();
+  const g = await gpu.gram(w, r, c);
+  const seconds = (performance.now() - t0) / 1000;
+  const phases: Record<string, number> = {};
+  for (const [key, value] of Object.entries(gpu.stats) as [keyof GpuGramStats, number][]) {
+    const d = value - before[key];
+    phases[key] = key.endsWith('Seconds') ? Math.round(d * 1e4) / 1e4 : d;
+  }
+  return { g, seconds, phases };
+}
+
+function maxDiffOverMax(a: Float64Array, b: Float64Array): number {
+  let worst = 0;
+  let big = 0;
+  for (let i = 0; i < b.length; i++) {
+    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+    big = Math.max(big, Math.abs(b[i]!));
+  }
+  return worst / big;
+}
 
 function matrix(rows: number, cols: number, seed: number): Float32Array {
   const w = new Float32Array(rows * cols);
@@ -87,6 +113,10 @@ async function main() {
   // null where its self-test finds fma unfused.
   const gpuFma = gpu?.device ? await createGpuGram(gpu.device, { precision: 'compensated-fma' }) : null;
   if (gpu) console.log(`fma() TwoProduct variant: ${gpuFma ? 'accepted by its self-test' : 'refused (fma not fused here)'}`);
+  // BF16 inputs on the general kernel (the default takes the exact-product one), and the default
+  // with every upload awaited, which splits transfer from compute in the phases.
+  const gpuGeneral = gpu?.device ? await createGpuGram(gpu.device, { exactProducts: false }) : null;
+  const gpuSync = gpu?.device ? await createGpuGram(gpu.device, { syncUploads: true }) : null;
   console.log(`webgpu: ${gpuInfo}; backend ${gpu ? 'ready' : 'NOT available (createGpuGram returned null)'}`);
   if (band)
     console.log(
@@ -98,29 +128,38 @@ async function main() {
     const rec: Record<string, unknown> = { rows: r, cols: c };
     if (gpu) {
       await gpu.gram(matrix(256, 256, 1), 256, 256); // warm-up: pipeline compile
-      const t0 = performance.now();
-      const g = await gpu.gram(w, r, c);
+      const { g, seconds: gramSeconds, phases } = await timedGram(gpu, w, r, c);
       const t1 = performance.now();
       const sv = linalg.eigenvaluesOfGram(g, Math.min(r, c));
-      const t2 = performance.now();
+      const eigenSeconds = (performance.now() - t1) / 1000;
       Object.assign(rec, {
-        webgpu_gram_seconds: (t1 - t0) / 1000,
-        wasm_eigen_seconds: (t2 - t1) / 1000,
-        webgpu_total_seconds: (t2 - t0) / 1000,
-        gram_tflops: (2 * Math.min(r, c) ** 2 * Math.max(r, c)) / ((t1 - t0) / 1000) / 1e12,
+        webgpu_gram_seconds: gramSeconds,
+        webgpu_gram_phases: phases,
+        wasm_eigen_seconds: eigenSeconds,
+        webgpu_total_seconds: gramSeconds + eigenSeconds,
+        gram_tflops: (2 * Math.min(r, c) ** 2 * Math.max(r, c)) / gramSeconds / 1e12,
       });
+      if (gpuSync) {
+        const synced = await timedGram(gpuSync, w, r, c);
+        Object.assign(rec, { webgpu_gram_synced_uploads_seconds: synced.seconds, webgpu_gram_synced_uploads_phases: synced.phases });
+      }
+      if (gpuGeneral) {
+        // The exact-product kernel against the general one, on the matrix rounded to BF16 (what a
+        // BF16 checkpoint decodes to); their Grams agree to rounding.
+        const wb = roundToBf16(Float32Array.from(w));
+        const exact = await timedGram(gpu, wb, r, c);
+        const general = await timedGram(gpuGeneral, wb, r, c);
+        Object.assign(rec, {
+          webgpu_bf16_exact_gram_seconds: exact.seconds,
+          webgpu_bf16_exact_chunks: `${exact.phases.exactChunks} of ${exact.phases.chunks}`,
+          webgpu_bf16_general_gram_seconds: general.seconds,
+          bf16_exact_vs_general_diff_over_max: maxDiffOverMax(exact.g, general.g),
+        });
+      }
       if (gpuFma) {
         await gpuFma.gram(matrix(256, 256, 1), 256, 256);
-        const t5 = performance.now();
-        const gf = await gpuFma.gram(w, r, c);
-        const seconds = (performance.now() - t5) / 1000;
-        let worst = 0;
-        let big = 0;
-        for (let i = 0; i < g.length; i++) {
-          worst = Math.max(worst, Math.abs(gf[i]! - g[i]!));
-          big = Math.max(big, Math.abs(g[i]!));
-        }
-        Object.assign(rec, { webgpu_fma_gram_seconds: seconds, fma_gram_diff_over_max: worst / big });
+        const fma = await timedGram(gpuFma, w, r, c);
+        Object.assign(rec, { webgpu_fma_gram_seconds: fma.seconds, fma_gram_diff_over_max: maxDiffOverMax(fma.g, g) });
       }
       if (band) {
         // The experimental GPU dense → band stage on the same Gram, against the WASM eigenvalues.
@@ -151,6 +190,8 @@ async function main() {
   }
   if (values.out) writeFileSync(values.out, JSON.stringify({ gpu: gpuInfo, rows, torch: torchOut }, null, 2));
   gpuFma?.destroy();
+  gpuGeneral?.destroy();
+  gpuSync?.destroy();
   gpu?.destroy();
   process.exit(0);
 }

@@ -91,6 +91,14 @@ export function checkReport(report) {
   if (report.nonFiniteCode !== 'non-finite') bad.push(`NaN input gave ${report.nonFiniteCode}, expected non-finite`);
   if (report.deviceLostCode !== 'device-lost') bad.push(`lost device gave ${report.deviceLostCode}, expected device-lost`);
   if (!report.softwareRefusedByDefault) bad.push('a software adapter was accepted without allowFallbackAdapter');
+  if (report.exact) {
+    if (!(report.exact.probeErr <= LIMITS.selfTest)) bad.push(`exact-product kernel: BF16 probe error ${report.exact.probeErr} > ${LIMITS.selfTest}`);
+    if (report.exact.exactChunksOnF32 !== 0) bad.push(`${report.exact.exactChunksOnF32} f32 chunks took the exact-product kernel`);
+    for (const c of report.exact.cases) {
+      if (!(c.gramErr <= LIMITS.gram)) bad.push(`exact-product kernel, ${c.name}: Gram error ${c.gramErr} > ${LIMITS.gram}`);
+      if (c.exactChunks !== c.shortChunks) bad.push(`${c.name}: ${c.exactChunks} of ${c.chunks} chunks on the exact-product kernel, expected ${c.shortChunks}`);
+    }
+  }
   for (const c of report.band?.cases ?? []) if (!(c.sigmaErr <= LIMITS.band)) bad.push(`GPU band reduction, ${c.name}: σ error ${c.sigmaErr} > ${LIMITS.band}`);
   return bad;
 }
@@ -116,6 +124,12 @@ export function formatReport(report) {
       report.fma.accepted
         ? `fma() TwoProduct (opt-in), max|ΔG|/max|G|: ${report.fma.cases.map((c) => `${c.name} ${e(c.gramErr)}`).join(', ')}`
         : 'fma() TwoProduct (opt-in): refused by its self-test here (fma not fused)',
+    );
+  if (report.exact)
+    lines.push(
+      `exact-product kernel (significands ≤ 12 bits): BF16 probe ${e(report.exact.probeErr)}; max|ΔG|/max|G| exact / general kernel, chunks on it: ${report.exact.cases
+        .map((c) => `${c.name} ${e(c.gramErr)} / ${e(c.gramErrGeneral)}, ${c.exactChunks} of ${c.chunks}`)
+        .join('; ')}`,
     );
   if (report.band?.cases.length)
     lines.push(`GPU dense → band reduction (experimental), max|Δσ|/σmax vs WASM: ${report.band.cases.map((c) => `${c.name} ${e(c.sigmaErr)}`).join(', ')}`);

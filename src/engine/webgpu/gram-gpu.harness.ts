@@ -5,7 +5,7 @@
  * float64 Gram. Small matrices only: the software adapter runs at ~0.2 GFLOP/s.
  */
 import { spectrumScore } from '../../core/spectrum.js';
-import { type GpuGram, GpuGramError, createGpuGram, gramReference, maxRelativeError, probeMatrix } from './gram-gpu.js';
+import { type GpuGram, GpuGramError, createGpuGram, gramReference, maxRelativeError, probeMatrix, roundToBf16 } from './gram-gpu.js';
 import './band-gpu.harness.js'; // window.runBandHarness, run by the same page
 
 export interface CaseResult {
@@ -60,6 +60,27 @@ export interface HarnessReport {
   softwareRefusedByDefault: boolean;
   /** The opt-in fma() TwoProduct: whether its self-test accepted this adapter, and its Gram errors on the main cases. */
   fma?: { accepted: boolean; cases: { name: string; gramErr: number }[] };
+  /** The exact-product kernel (inputs with short significands, BF16/F16 weights). */
+  exact?: ExactReport;
+}
+
+export interface ExactCase {
+  name: string;
+  /** Chunks uploaded; of them, those made of significands ≤ 12 bits (by construction); those that took the exact-product kernel. */
+  chunks: number;
+  shortChunks: number;
+  exactChunks: number;
+  /** max|ΔG|/max|G| against the exact Gram; and with exactProducts: false (every chunk on the general kernel). */
+  gramErr: number;
+  gramErrGeneral: number;
+}
+
+export interface ExactReport {
+  /** The self-test's BF16 probe through the exact-product kernel. */
+  probeErr: number;
+  cases: ExactCase[];
+  /** Chunks of the main f32 cases that took the exact-product kernel: must be 0. */
+  exactChunksOnF32: number;
 }
 
 declare global {
@@ -294,6 +315,7 @@ window.runGramHarness = async (): Promise<HarnessReport> => {
   const gpuFma = await createGpuGram(undefined, { allowFallbackAdapter: true, precision: 'compensated-fma' });
   const fma = { accepted: gpuFma !== null, cases: [] as { name: string; gramErr: number }[] };
   const cases: CaseResult[] = [];
+  const exactChunksBefore = gpu.stats.exactChunks; // the self-test's BF16 probe
   for (const [name, rows, cols, w, stream, degenerate] of [
     ['tall gaussian', 256, 96, gaussian(256, 96, 1), true, false],
     ['wide gaussian', 72, 256, gaussian(72, 256, 2), true, false],
@@ -308,6 +330,52 @@ window.runGramHarness = async (): Promise<HarnessReport> => {
     if (gpuFma) fma.cases.push({ name, gramErr: maxRelativeError(await gpuFma.gram(w, rows, cols), gramReference(w, rows, cols)) });
   }
   gpuFma?.destroy();
+  const exactChunksOnF32 = gpu.stats.exactChunks - exactChunksBefore;
+
+  // Short significands: exact products, so the cheaper kernel; 13 bits is one too many.
+  const general = (await createGpuGram(undefined, { allowFallbackAdapter: true, exactProducts: false }))!;
+  const exactCases: ExactCase[] = [];
+  const measureExact = async (name: string, rows: number, cols: number, w: Float32Array, blocks: Float32Array[], shortChunks: number) => {
+    const before = { ...gpu.stats };
+    const acc = gpu.accumulator(cols);
+    for (const b of blocks) await acc.addRows(b, b.length / cols);
+    const g = await acc.finish();
+    const ref = gramReference(w, rows, cols);
+    exactCases.push({
+      name,
+      shortChunks,
+      chunks: gpu.stats.chunks - before.chunks,
+      exactChunks: gpu.stats.exactChunks - before.exactChunks,
+      gramErr: maxRelativeError(g, ref),
+      gramErrGeneral: maxRelativeError(await general.gram(w, rows, cols), ref),
+    });
+  };
+  for (const [name, w, short] of [
+    ['BF16 gaussian', roundToBf16(gaussian(256, 96, 21)), 1],
+    ['BF16 values 1e-3..1e3', roundToBf16(wideRange(256, 96, 22)), 1],
+    ['12-bit significands (the limit)', keepBits(wideRange(256, 96, 23), 12), 1],
+    ['13-bit significands (general kernel)', keepBits(wideRange(256, 96, 24), 13), 0],
+  ] as const)
+    await measureExact(name, 256, 96, w, [w], short);
+  // One Gram from BF16, f32 and BF16 row blocks: the kernel is chosen per chunk.
+  const mixed = gaussian(300, 96, 25);
+  roundToBf16(mixed.subarray(0, 100 * 96));
+  roundToBf16(mixed.subarray(200 * 96));
+  await measureExact(
+    'row blocks BF16, f32, BF16',
+    300,
+    96,
+    mixed,
+    [0, 100, 200].map((r) => mixed.subarray(r * 96, (r + 100) * 96)),
+    2,
+  );
+  general.destroy();
+  const bf16Probe = roundToBf16(probeMatrix(512, 72, 2));
+  const exact: ExactReport = {
+    probeErr: maxRelativeError(await gpu.gram(bf16Probe, 512, 72), gramReference(bf16Probe, 512, 72)),
+    cases: exactCases,
+    exactChunksOnF32,
+  };
 
   // Force input chunking (tall row chunks, wide packed column chunks), a banded G and several
   // passes per chunk with tiny limits.
@@ -356,8 +424,17 @@ window.runGramHarness = async (): Promise<HarnessReport> => {
     deviceLostCode,
     softwareRefusedByDefault,
     fma,
+    exact,
   };
 };
+
+/** x with its significands rounded (to nearest) to `bits` bits, in place. */
+function keepBits(x: Float32Array, bits: number): Float32Array {
+  const drop = 24 - bits;
+  const u = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  for (let i = 0; i < u.length; i++) u[i] = ((u[i]! + (1 << (drop - 1))) & ~((1 << drop) - 1)) >>> 0;
+  return x;
+}
 
 /** Wall time of gram() on a real GPU (never meaningful on the software adapter). */
 window.runGramTiming = async (shapes) => {

@@ -44,6 +44,24 @@ describe.skipIf(!haveChromium)('WebGPU Gram (headless Chromium)', () => {
     for (const c of report.fma!.cases) expect(c.gramErr, `fma: ${c.name}`).toBeLessThanOrEqual(LIMITS.gram);
   });
 
+  it('runs BF16/F16-valued chunks (significands ≤ 12 bits) through the exact-product kernel, chosen per chunk, as exactly as the general one', ({ skip }) => {
+    if (report.skipped) skip(report.skipped);
+    const exact = report.exact!;
+    expect(exact.probeErr, 'BF16 self-test probe').toBeLessThanOrEqual(LIMITS.selfTest);
+    expect(exact.exactChunksOnF32, 'f32 inputs must take the general kernel').toBe(0);
+    expect(exact.cases.map((c) => [c.name, c.chunks, c.exactChunks])).toEqual([
+      ['BF16 gaussian', 1, 1],
+      ['BF16 values 1e-3..1e3', 1, 1],
+      ['12-bit significands (the limit)', 1, 1],
+      ['13-bit significands (general kernel)', 1, 0],
+      ['row blocks BF16, f32, BF16', 3, 2],
+    ]);
+    for (const c of exact.cases) {
+      expect(c.gramErr, c.name).toBeLessThanOrEqual(LIMITS.gram);
+      expect(c.gramErrGeneral, `${c.name}, general kernel`).toBeLessThanOrEqual(LIMITS.gram);
+    }
+  });
+
   it('accumulates chunked inputs, banded G, multi-pass dispatches and chunked read-back exactly as one of each', ({ skip }) => {
     if (report.skipped) skip(report.skipped);
     expect(report.chunked.length).toBe(3);

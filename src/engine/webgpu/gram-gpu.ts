@@ -38,6 +38,46 @@ export interface GpuGramOptions {
   maxMacsPerDispatch?: number;
   /** Bytes read back at once (default 16 MB, at least one tile row). Tests use it to force several chunks per band. */
   readbackBytes?: number;
+  /**
+   * Run chunks whose products are all exact in f32 (every significand ≤ 12 bits: BF16 and F16
+   * weights) through the cheaper kernel without TwoProduct (default true; see EXACT PRODUCTS in
+   * gram-gpu.wgsl.ts). false: every chunk takes the general kernel, for gpu-bench to compare.
+   */
+  exactProducts?: boolean;
+  /** Wait for each upload to reach the GPU before dispatching on it, so that `stats` tells transfer from compute (gpu-bench). */
+  syncUploads?: boolean;
+}
+
+/** Where a GpuGram's time went, summed over its life (each field only grows). */
+export interface GpuGramStats {
+  /** Input chunks uploaded; of them, those that ran the exact-product kernel; compute dispatches. */
+  chunks: number;
+  exactChunks: number;
+  dispatches: number;
+  /** Host seconds: the range and bit scan of each chunk, the writeBuffer calls, and combining the read-back (s + c) into the sink. */
+  scanSeconds: number;
+  uploadSeconds: number;
+  combineSeconds: number;
+  /** Seconds waiting for uploads to land (only with syncUploads). */
+  uploadWaitSeconds: number;
+  /** Seconds waiting for dispatches to finish: before the input buffer is refilled, and before read-back. */
+  computeWaitSeconds: number;
+  /** Seconds waiting for each read-back chunk to be copied and mapped. */
+  readbackWaitSeconds: number;
+}
+
+export function emptyGpuGramStats(): GpuGramStats {
+  return {
+    chunks: 0,
+    exactChunks: 0,
+    dispatches: 0,
+    scanSeconds: 0,
+    uploadSeconds: 0,
+    combineSeconds: 0,
+    uploadWaitSeconds: 0,
+    computeWaitSeconds: 0,
+    readbackWaitSeconds: 0,
+  };
 }
 
 /** Receives row i of a Gram of order k from its diagonal on: upper[t] = G[i][i + t], upper.length = k − i.
@@ -68,12 +108,17 @@ export interface GpuGram {
   /** The same Gram row by row into `sink`. */
   gramInto(w: Float32Array, rows: number, cols: number, sink: GramRowSink): Promise<void>;
   accumulator(cols: number): GpuGramAccumulator;
+  /** Time and work so far, by phase. */
+  readonly stats: GpuGramStats;
   destroy(): void;
 }
 
 /** WebGPU flag values (spec constants; TypeScript's DOM lib declares the types but not these globals). */
 const BufferUsage = { MAP_READ: 0x0001, COPY_SRC: 0x0004, COPY_DST: 0x0008, UNIFORM: 0x0040, STORAGE: 0x0080 } as const;
 const MAP_MODE_READ = 0x0001;
+const SHADER_STAGE_COMPUTE = 0x4;
+
+const seconds = (since: number) => (performance.now() - since) / 1000;
 
 /** Bytes read back from the GPU at once (rounded to whole tile rows): all the host holds of a GPU Gram besides its sink. */
 const READBACK_BYTES = 16 * 1024 * 1024;
@@ -128,6 +173,17 @@ export async function createGpuGram(device?: GPUDevice, options: GpuGramOptions 
         gram.destroy();
         return null;
       }
+      if (gram.hasExactProducts) {
+        // The same check on a BF16-valued probe, which the exact-product kernel computes; when it
+        // fails, every chunk takes the general kernel just checked.
+        const errExact = await selfTest(gram, true);
+        if (!(errExact <= SELF_TEST_TOLERANCE)) {
+          console.warn(
+            `WebGPU Gram's exact-product kernel refused on ${info} (probe error ${errExact.toExponential(2)}); BF16/F16 weights take the general kernel.`,
+          );
+          gram.dropExactProducts();
+        }
+      }
     }
   } catch (e) {
     gram.destroy();
@@ -141,8 +197,14 @@ export async function createGpuGram(device?: GPUDevice, options: GpuGramOptions 
 }
 
 class GpuGramImpl implements GpuGram {
-  private readonly pipeline: Promise<GPUComputePipeline>;
+  private readonly pipelines: Promise<[GPUComputePipeline, GPUComputePipeline | null]>;
   private pipelineResolved: GPUComputePipeline | null = null;
+  /** The kernel for chunks whose products are exact in f32 (null: off, refused, or plain f32). */
+  private exactPipeline: GPUComputePipeline | null = null;
+  /** Shared by both pipelines, so one bind group serves either. */
+  readonly bindGroupLayout: GPUBindGroupLayout;
+  readonly stats = emptyGpuGramStats();
+  readonly syncUploads: boolean;
   private lostInfo: GPUDeviceLostInfo | null = null;
   private destroyed = false;
   /** One operation at a time: error scopes are per device, and the queue is shared. */
@@ -161,24 +223,44 @@ class GpuGramImpl implements GpuGram {
     this.maxBinding = Math.floor(Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize, options.maxBindingBytes ?? Infinity) / 4) * 4;
     this.maxMacsPerDispatch = options.maxMacsPerDispatch ?? MAX_MACS_PER_DISPATCH;
     this.readbackBytes = options.readbackBytes ?? READBACK_BYTES;
+    this.syncUploads = options.syncUploads ?? false;
     const precision = options.precision ?? 'compensated';
     void device.lost.then((li) => {
       this.lostInfo = li;
     });
     const module = device.createShaderModule({ code: GRAM_WGSL, label: 'gram' });
-    this.pipeline = device.createComputePipelineAsync({
+    this.bindGroupLayout = device.createBindGroupLayout({
       label: 'gram',
-      layout: 'auto',
-      compute: { module, entryPoint: 'main', constants: { COMPENSATED: precision === 'f32' ? 0 : 1, FMA_PRODUCT: precision === 'compensated-fma' ? 1 : 0 } },
+      entries: [
+        { binding: 0, visibility: SHADER_STAGE_COMPUTE, buffer: { type: 'read-only-storage' } },
+        { binding: 1, visibility: SHADER_STAGE_COMPUTE, buffer: { type: 'storage' } },
+        { binding: 2, visibility: SHADER_STAGE_COMPUTE, buffer: { type: 'uniform' } },
+      ],
     });
+    const layout = device.createPipelineLayout({ label: 'gram', bindGroupLayouts: [this.bindGroupLayout] });
+    const pipeline = (label: string, constants: Record<string, number>) =>
+      device.createComputePipelineAsync({ label, layout, compute: { module, entryPoint: 'main', constants } });
+    const compensated = precision !== 'f32';
+    this.pipelines = Promise.all([
+      pipeline('gram', { COMPENSATED: compensated ? 1 : 0, FMA_PRODUCT: precision === 'compensated-fma' ? 1 : 0 }),
+      compensated && options.exactProducts !== false ? pipeline('gram, exact products', { COMPENSATED: 1, EXACT_PRODUCTS: 1 }) : null,
+    ]);
   }
 
   async ready(): Promise<void> {
     try {
-      this.pipelineResolved = await this.pipeline;
+      [this.pipelineResolved, this.exactPipeline] = await this.pipelines;
     } catch (e) {
       throw new GpuGramError('gpu-error', `WebGPU Gram pipeline failed to compile: ${(e as Error).message}`);
     }
+  }
+
+  get hasExactProducts(): boolean {
+    return this.exactPipeline !== null;
+  }
+
+  dropExactProducts(): void {
+    this.exactPipeline = null;
   }
 
   checkUsable(): void {
@@ -216,8 +298,9 @@ class GpuGramImpl implements GpuGram {
     return run;
   }
 
-  get pipelineObject(): GPUComputePipeline {
-    return this.pipelineResolved!;
+  /** The kernel for a chunk: `exact` when all its products are exact in f32. */
+  pipelineFor(exact: boolean): GPUComputePipeline {
+    return (exact ? this.exactPipeline : null) ?? this.pipelineResolved!;
   }
 
   accumulator(cols: number): GpuGramAccumulator {
@@ -305,8 +388,8 @@ class Accumulation implements GpuGramAccumulator {
       const chunkRows = Math.max(1, Math.floor(Math.min(MAX_CHUNK_BYTES, this.owner.maxBinding) / (k * 4)));
       for (let r = 0; r < rows; r += chunkRows) {
         const n = Math.min(chunkRows, rows - r);
-        await this.upload(block.subarray(r * k, (r + n) * k));
-        this.dispatchAll(n, k, 1);
+        const exact = await this.upload(block.subarray(r * k, (r + n) * k));
+        this.dispatchAll(n, k, 1, exact);
       }
     });
   }
@@ -322,16 +405,16 @@ class Accumulation implements GpuGramAccumulator {
     return this.owner.serial('Gram accumulation', async () => {
       const chunkCols = Math.max(1, Math.floor(Math.min(MAX_CHUNK_BYTES, this.owner.maxBinding) / (k * 4)));
       if (chunkCols >= cols) {
-        await this.upload(w.subarray(0, k * cols));
-        this.dispatchAll(cols, 1, cols);
+        const exact = await this.upload(w.subarray(0, k * cols));
+        this.dispatchAll(cols, 1, cols, exact);
         return;
       }
       for (let c = 0; c < cols; c += chunkCols) {
         const n = Math.min(chunkCols, cols - c);
         const packed = new Float32Array(k * n);
         for (let i = 0; i < k; i++) packed.set(w.subarray(i * cols + c, i * cols + c + n), i * n);
-        await this.upload(packed);
-        this.dispatchAll(n, 1, n);
+        const exact = await this.upload(packed);
+        this.dispatchAll(n, 1, n, exact);
       }
     });
   }
@@ -352,7 +435,10 @@ class Accumulation implements GpuGramAccumulator {
       const rowBytes = TILE * kp * 8; // one tile row of (s, c) pairs
       const chunkRows = Math.max(1, Math.floor(owner.readbackBytes / rowBytes));
       const upper = new Float64Array(k);
+      const stats = owner.stats;
+      let since = performance.now();
       await this.inflight;
+      stats.computeWaitSeconds += seconds(since);
       const staging = d.createBuffer({
         size: Math.min(chunkRows, this.bandRows) * rowBytes,
         usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,
@@ -365,7 +451,10 @@ class Accumulation implements GpuGramAccumulator {
             const enc = d.createCommandEncoder();
             enc.copyBufferToBuffer(band.buffer, r * rowBytes, staging, 0, n * rowBytes);
             d.queue.submit([enc.finish()]);
+            since = performance.now();
             await staging.mapAsync(MAP_MODE_READ, 0, n * rowBytes);
+            stats.readbackWaitSeconds += seconds(since);
+            since = performance.now();
             const sc = new Float32Array(staging.getMappedRange(0, n * rowBytes));
             const i0 = (band.row0 + r) * TILE;
             const i1 = Math.min(k, i0 + n * TILE);
@@ -375,6 +464,7 @@ class Accumulation implements GpuGramAccumulator {
               sink(i, upper.subarray(0, k - i));
             }
             staging.unmap();
+            stats.combineSeconds += seconds(since);
           }
         }
       } finally {
@@ -392,16 +482,24 @@ class Accumulation implements GpuGramAccumulator {
     this.params?.destroy();
   }
 
-  /** Range/finiteness scan (host side: NaN handling on GPUs is implementation-defined). */
-  private scan(x: Float32Array): void {
+  /**
+   * Range/finiteness scan (host side: NaN handling on GPUs is implementation-defined). Returns
+   * whether every significand fits in 12 bits (the low 12 bits of every f32 are zero), so that
+   * all products are exact in f32: BF16 and F16 weights.
+   */
+  private scan(x: Float32Array): boolean {
+    const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
     let m = this.maxAbs;
+    let low = 0;
     for (let i = 0; i < x.length; i++) {
       const a = Math.abs(x[i]!);
       if (a > m) m = a;
       else if (a !== a) m = NaN;
+      low |= bits[i]!;
     }
     this.maxAbs = m;
     this.checkRange(false);
+    return (low & 0xfff) === 0;
   }
 
   private checkRange(final: boolean): void {
@@ -411,19 +509,27 @@ class Accumulation implements GpuGramAccumulator {
     if (final && m > 0 && m < MIN_MAX_ABS) throw new GpuGramError('range', `max|w| = ${m} is below the GPU Gram range (2^-24)`);
   }
 
-  /** Copies x into the input buffer once the previous chunk's dispatches are done with it. */
-  private async upload(x: Float32Array): Promise<void> {
+  /**
+   * Copies x into the input buffer once the previous chunk's dispatches are done with it; returns
+   * whether x can take the exact-product kernel.
+   */
+  private async upload(x: Float32Array): Promise<boolean> {
     if (this.disposed) throw new GpuGramError('destroyed', 'Gram accumulator used after finish()/dispose()');
-    this.scan(x);
+    const stats = this.owner.stats;
+    let since = performance.now();
+    const exact = this.scan(x);
+    stats.scanSeconds += seconds(since);
     this.ensureBuffers();
+    since = performance.now();
     await this.inflight;
+    stats.computeWaitSeconds += seconds(since);
     const d = this.owner.device;
     const bytes = Math.max(16, x.length * 4);
     if (!this.input || this.inputBytes < bytes) {
       this.input?.destroy();
       this.input = d.createBuffer({ size: bytes, usage: BufferUsage.STORAGE | BufferUsage.COPY_DST, label: 'gram input' });
       this.inputBytes = bytes;
-      const layout = this.owner.pipelineObject.getBindGroupLayout(0);
+      const layout = this.owner.bindGroupLayout;
       for (const b of this.bands) {
         b.bindGroup = d.createBindGroup({
           layout,
@@ -435,12 +541,24 @@ class Accumulation implements GpuGramAccumulator {
         });
       }
     }
+    since = performance.now();
     d.queue.writeBuffer(this.input, 0, x.buffer, x.byteOffset, x.length * 4);
+    stats.uploadSeconds += seconds(since);
+    stats.chunks++;
+    if (this.owner.syncUploads) {
+      since = performance.now();
+      await d.queue.onSubmittedWorkDone();
+      stats.uploadWaitSeconds += seconds(since);
+    }
+    return exact;
   }
 
   /** Dispatches the reduction over tCount indices of the bound chunk, in watchdog-sized passes. */
-  private dispatchAll(tCount: number, strideT: number, strideI: number): void {
+  private dispatchAll(tCount: number, strideT: number, strideI: number, exact: boolean): void {
     const d = this.owner.device;
+    const pipeline = this.owner.pipelineFor(exact);
+    const stats = this.owner.stats;
+    if (pipeline !== this.owner.pipelineFor(false)) stats.exactChunks++;
     const maxBandRows = this.bands[0]!.rows;
     const macsPerT = maxBandRows * this.tiles * TILE * TILE;
     const passLen = Math.max(TK, Math.floor(this.owner.maxMacsPerDispatch / macsPerT / TK) * TK);
@@ -451,11 +569,12 @@ class Accumulation implements GpuGramAccumulator {
         d.queue.writeBuffer(this.params!, 0, params); // ordered before the submit below
         const enc = d.createCommandEncoder({ label: 'gram' });
         const pass = enc.beginComputePass();
-        pass.setPipeline(this.owner.pipelineObject);
+        pass.setPipeline(pipeline);
         pass.setBindGroup(0, band.bindGroup);
         pass.dispatchWorkgroups(this.tiles, band.rows);
         pass.end();
         d.queue.submit([enc.finish()]);
+        stats.dispatches++;
       }
     }
     this.inflight = d.queue.onSubmittedWorkDone();
@@ -471,12 +590,23 @@ class Accumulation implements GpuGramAccumulator {
 /** Plain f32 gives ~1e-7 on the probe; the compensated kernel ~1e-15. */
 const SELF_TEST_TOLERANCE = 1e-11;
 
-async function selfTest(gram: GpuGram): Promise<number> {
+/** The probe's error through the general kernel, or with `exactProducts` rounded to BF16, through the exact-product one. */
+async function selfTest(gram: GpuGram, exactProducts = false): Promise<number> {
   const rows = 512;
   const cols = 72; // two tile columns: a diagonal tile, an off-diagonal tile, zero padding
-  const w = probeMatrix(rows, cols, 1);
+  const w = exactProducts ? roundToBf16(probeMatrix(rows, cols, 2)) : probeMatrix(rows, cols, 1);
   const g = await gram.gram(w, rows, cols);
   return maxRelativeError(g, gramReference(w, rows, cols));
+}
+
+/** x rounded to the nearest BF16 value (ties to even), in place; returns x. */
+export function roundToBf16(x: Float32Array): Float32Array {
+  const u = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  for (let i = 0; i < u.length; i++) {
+    const b = u[i]!;
+    if ((b & 0x7f800000) !== 0x7f800000) u[i] = ((b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000) >>> 0;
+  }
+  return x;
 }
 
 /** Deterministic test matrix: signed values spanning 1e-2 … 1e2, plus a nearly dependent column. */

@@ -23,6 +23,13 @@
  *    f32: 2e-7…1e-6; naive float64: ~1e-15), σ errors ≤ 1e-7·σmax even on rank-deficient
  *    inputs (plain f32: 3e-4). Renormalising after every step only buys another 2–3×.
  *
+ * EXACT PRODUCTS (the EXACT_PRODUCTS pipeline): when every value of a chunk has a significand of
+ * at most 12 bits, which is what BF16 (8 bits) and F16 (11 bits) weights decode to, a·b has at
+ * most 24 significant bits and fl(a·b) is already exact. TwoProduct is then skipped: no split,
+ * e = 0, about 13 instructions per multiply-add instead of about 24. The host picks this pipeline
+ * per chunk from the bit patterns it scans anyway, so the sums are exactly those of the general
+ * kernel; a compiler may fuse the exact product into an add, which changes nothing.
+ *
  * The host combines s + c in float64 (exact for an f32 pair) and hands G to the float64
  * eigensolver.
  *
@@ -60,6 +67,9 @@ override COMPENSATED: bool = true;
 // e = fma(a, b, -p) instead of Dekker's TwoProduct: exact only where fma is fused (see the
 // TwoProduct note above); opt-in, for gpu-bench, and refused by the self-test where unfused.
 override FMA_PRODUCT: bool = false;
+// Every product of the bound chunk is exact in f32 (significands of at most 12 bits): see
+// EXACT PRODUCTS above. The host sets it per chunk.
+override EXACT_PRODUCTS: bool = false;
 
 const TILE: u32 = ${TILE}u;
 const TK: u32 = ${TK}u;
@@ -126,6 +136,16 @@ fn dot2(s: ptr<function, vec4<f32>>, c: ptr<function, vec4<f32>>, a: f32, ah: f3
   }
 }
 
+// (s, c) += a * b for 4 columns when a·b is exact in f32 (EXACT_PRODUCTS): TwoSum only.
+fn dot2Exact(s: ptr<function, vec4<f32>>, c: ptr<function, vec4<f32>>, a: f32, b: vec4<f32>) {
+  let p = a * b;                                // exact, so fusing it into an add below is harmless
+  let s1 = opq(*s + p);                         // TwoSum (Knuth): s1 + err == s + p
+  let z = opq(s1 - *s);
+  let err = opq(*s - opq(s1 - z)) + opq(p - z);
+  *s = s1;
+  *c = *c + err;
+}
+
 // FastTwoSum (|s| >= |c|): keeps c within half an ulp of s so its own rounding stays tiny.
 fn renorm(s: ptr<function, vec4<f32>>, c: ptr<function, vec4<f32>>) {
   if (COMPENSATED) {
@@ -185,14 +205,21 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       let o = kk * TILE;
       let a = vec4<f32>(As[o + ty], As[o + ty + 16u], As[o + ty + 32u], As[o + ty + 48u]);
       let b = vec4<f32>(Bs[o + tx], Bs[o + tx + 16u], Bs[o + tx + 32u], Bs[o + tx + 48u]);
-      let ah = hi12(a);
-      let al = opq(a - ah); // exact; opaque so that al·bh is never rewritten as a·bh − ah·bh
-      let bh = hi12(b);
-      let bl = opq(b - bh);
-      dot2(&s0, &c0, a.x, ah.x, al.x, b, bh, bl);
-      dot2(&s1, &c1, a.y, ah.y, al.y, b, bh, bl);
-      dot2(&s2, &c2, a.z, ah.z, al.z, b, bh, bl);
-      dot2(&s3, &c3, a.w, ah.w, al.w, b, bh, bl);
+      if (COMPENSATED && EXACT_PRODUCTS) {
+        dot2Exact(&s0, &c0, a.x, b);
+        dot2Exact(&s1, &c1, a.y, b);
+        dot2Exact(&s2, &c2, a.z, b);
+        dot2Exact(&s3, &c3, a.w, b);
+      } else {
+        let ah = hi12(a);
+        let al = opq(a - ah); // exact; opaque so that al·bh is never rewritten as a·bh − ah·bh
+        let bh = hi12(b);
+        let bl = opq(b - bh);
+        dot2(&s0, &c0, a.x, ah.x, al.x, b, bh, bl);
+        dot2(&s1, &c1, a.y, ah.y, al.y, b, bh, bl);
+        dot2(&s2, &c2, a.z, ah.z, al.z, b, bh, bl);
+        dot2(&s3, &c3, a.w, ah.w, al.w, b, bh, bl);
+      }
     }
     renorm(&s0, &c0); renorm(&s1, &c1); renorm(&s2, &c2); renorm(&s3, &c3);
     workgroupBarrier();
