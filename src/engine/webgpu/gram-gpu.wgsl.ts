@@ -159,6 +159,24 @@ fn gIndex(r: u32, col: u32) -> u32 {
   return r * P.kp + col;
 }
 
+struct Row4 { s: vec4<f32>, c: vec4<f32> }
+
+// Row r of G at columns col, col + 16, col + 32, col + 48 (a thread's share of one tile row).
+fn loadRow(r: u32, col: u32) -> Row4 {
+  let e0 = g[gIndex(r, col)];
+  let e1 = g[gIndex(r, col + 16u)];
+  let e2 = g[gIndex(r, col + 32u)];
+  let e3 = g[gIndex(r, col + 48u)];
+  return Row4(vec4<f32>(e0.x, e1.x, e2.x, e3.x), vec4<f32>(e0.y, e1.y, e2.y, e3.y));
+}
+
+fn storeRow(r: u32, col: u32, s: vec4<f32>, c: vec4<f32>) {
+  g[gIndex(r, col)] = vec2<f32>(s.x, c.x);
+  g[gIndex(r, col + 16u)] = vec2<f32>(s.y, c.y);
+  g[gIndex(r, col + 32u)] = vec2<f32>(s.z, c.z);
+  g[gIndex(r, col + 48u)] = vec2<f32>(s.w, c.w);
+}
+
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let ti = P.row0 + wg.y;
@@ -173,18 +191,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let rBase = wg.y * TILE + ty; // row within this band's buffer
   let cBase = j0 + tx;
 
-  var s0: vec4<f32>; var s1: vec4<f32>; var s2: vec4<f32>; var s3: vec4<f32>;
-  var c0: vec4<f32>; var c1: vec4<f32>; var c2: vec4<f32>; var c3: vec4<f32>;
-  for (var v = 0u; v < 4u; v++) {
-    let g0 = g[gIndex(rBase, cBase + 16u * v)];
-    let g1 = g[gIndex(rBase + 16u, cBase + 16u * v)];
-    let g2 = g[gIndex(rBase + 32u, cBase + 16u * v)];
-    let g3 = g[gIndex(rBase + 48u, cBase + 16u * v)];
-    s0[v] = g0.x; c0[v] = g0.y;
-    s1[v] = g1.x; c1[v] = g1.y;
-    s2[v] = g2.x; c2[v] = g2.y;
-    s3[v] = g3.x; c3[v] = g3.y;
-  }
+  // The 4×4 (s, c) accumulators, by constant component only: a dynamic index into a vector
+  // variable can make a compiler keep all of them in memory instead of registers.
+  let q0 = loadRow(rBase, cBase);
+  let q1 = loadRow(rBase + 16u, cBase);
+  let q2 = loadRow(rBase + 32u, cBase);
+  let q3 = loadRow(rBase + 48u, cBase);
+  var s0 = q0.s; var s1 = q1.s; var s2 = q2.s; var s3 = q3.s;
+  var c0 = q0.c; var c1 = q1.c; var c2 = q2.c; var c3 = q3.c;
 
   for (var t = P.t0; t < P.tEnd; t += TK) {
     // 2 × 1024 elements, 4 + 4 per thread; consecutive threads read consecutive addresses.
@@ -225,11 +239,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     workgroupBarrier();
   }
 
-  for (var v = 0u; v < 4u; v++) {
-    g[gIndex(rBase, cBase + 16u * v)] = vec2<f32>(s0[v], c0[v]);
-    g[gIndex(rBase + 16u, cBase + 16u * v)] = vec2<f32>(s1[v], c1[v]);
-    g[gIndex(rBase + 32u, cBase + 16u * v)] = vec2<f32>(s2[v], c2[v]);
-    g[gIndex(rBase + 48u, cBase + 16u * v)] = vec2<f32>(s3[v], c3[v]);
-  }
+  storeRow(rBase, cBase, s0, c0);
+  storeRow(rBase + 16u, cBase, s1, c1);
+  storeRow(rBase + 32u, cBase, s2, c2);
+  storeRow(rBase + 48u, cBase, s3, c3);
 }
 `;
