@@ -6,7 +6,8 @@
  * reduction (band-gpu.ts) on each Gram, with its σ error against the WASM eigenvalues, the
  * Gram with the opt-in fma() TwoProduct where its self-test accepts it, the Gram of the same
  * matrix rounded to BF16 with and without the exact-product kernel, and where the Gram's time
- * goes (host scan, upload, GPU compute, read-back, host combine; once with each upload awaited).
+ * goes (host scan, upload, GPU compute, read-back, host combine; once with each upload awaited),
+ * and the plain f32 kernel's time for the diagnosis of the compensated ones.
  *
  *   node dist-cli/gpu-bench.mjs [--webgpu /path/to/webgpu/index.js (default: the dev dependency)]
  *                               [--shapes 4096x4096,...] [--out f.json] [--allow-software] [--no-torch]
@@ -117,6 +118,9 @@ async function main() {
   // with every upload awaited, which splits transfer from compute in the phases.
   const gpuGeneral = gpu?.device ? await createGpuGram(gpu.device, { exactProducts: false }) : null;
   const gpuSync = gpu?.device ? await createGpuGram(gpu.device, { syncUploads: true }) : null;
+  // Plain f32 sums (1 multiply-add per product, wrong in the last digits): a diagnosis only. If it
+  // is not many times faster than the compensated kernels, what limits them is not arithmetic.
+  const gpuF32 = gpu?.device ? await createGpuGram(gpu.device, { precision: 'f32' }) : null;
   console.log(`webgpu: ${gpuInfo}; backend ${gpu ? 'ready' : 'NOT available (createGpuGram returned null)'}`);
   if (band)
     console.log(
@@ -142,6 +146,10 @@ async function main() {
       if (gpuSync) {
         const synced = await timedGram(gpuSync, w, r, c);
         Object.assign(rec, { webgpu_gram_synced_uploads_seconds: synced.seconds, webgpu_gram_synced_uploads_phases: synced.phases });
+      }
+      if (gpuF32) {
+        const plain = await timedGram(gpuF32, w, r, c);
+        Object.assign(rec, { webgpu_plain_f32_gram_seconds: plain.seconds, webgpu_plain_f32_gram_phases: plain.phases });
       }
       if (gpuGeneral) {
         // The exact-product kernel against the general one, on the matrix rounded to BF16 (what a
@@ -192,6 +200,7 @@ async function main() {
   gpuFma?.destroy();
   gpuGeneral?.destroy();
   gpuSync?.destroy();
+  gpuF32?.destroy();
   gpu?.destroy();
   process.exit(0);
 }
