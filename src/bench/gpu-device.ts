@@ -62,6 +62,34 @@ function maxDiffOverMax(a: Float64Array, b: Float64Array): number {
   return worst / big;
 }
 
+/** Where each Gram's time went, one line per shape (seconds; '–' where not measured). */
+function gramTable(rows: Record<string, unknown>[]): string {
+  const f = (x: unknown) => (typeof x === 'number' ? x.toFixed(3) : '–');
+  const head =
+    'shape | Gram | host scan | upload | GPU compute wait | read-back wait | host combine | synced: upload wait / compute wait | plain f32 | BF16 exact / general | fma';
+  const lines = [head, head.replace(/[^|]/g, '-')];
+  for (const r of rows) {
+    const p = (r.webgpu_gram_phases ?? {}) as Record<string, number>;
+    const q = (r.webgpu_gram_synced_uploads_phases ?? {}) as Record<string, number>;
+    lines.push(
+      [
+        `${String(r.rows)}×${String(r.cols)}`,
+        f(r.webgpu_gram_seconds),
+        f(p.scanSeconds),
+        f(p.uploadSeconds),
+        f(p.computeWaitSeconds),
+        f(p.readbackWaitSeconds),
+        f(p.combineSeconds),
+        `${f(q.uploadWaitSeconds)} / ${f(q.computeWaitSeconds)}`,
+        f(r.webgpu_plain_f32_gram_seconds),
+        `${f(r.webgpu_bf16_exact_gram_seconds)} / ${f(r.webgpu_bf16_general_gram_seconds)}`,
+        f(r.webgpu_fma_gram_seconds),
+      ].join(' | '),
+    );
+  }
+  return lines.join('\n');
+}
+
 function matrix(rows: number, cols: number, seed: number): Float32Array {
   const w = new Float32Array(rows * cols);
   let s = seed >>> 0 || 1;
@@ -197,6 +225,7 @@ async function main() {
     console.log(JSON.stringify(rec));
   }
   if (values.out) writeFileSync(values.out, JSON.stringify({ gpu: gpuInfo, rows, torch: torchOut }, null, 2));
+  if (gpu) console.log(gramTable(rows));
   gpuFma?.destroy();
   gpuGeneral?.destroy();
   gpuSync?.destroy();
