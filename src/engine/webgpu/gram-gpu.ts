@@ -243,7 +243,13 @@ class GpuGramImpl implements GpuGram {
     const compensated = precision !== 'f32';
     this.pipelines = Promise.all([
       pipeline('gram', { COMPENSATED: compensated ? 1 : 0, FMA_PRODUCT: precision === 'compensated-fma' ? 1 : 0 }),
-      compensated && options.exactProducts !== false ? pipeline('gram, exact products', { COMPENSATED: 1, EXACT_PRODUCTS: 1 }) : null,
+      // Optional: where it fails to build, every chunk takes the general kernel.
+      compensated && options.exactProducts !== false
+        ? pipeline('gram, exact products', { COMPENSATED: 1, EXACT_PRODUCTS: 1 }).catch((e: Error) => {
+            console.warn(`WebGPU Gram's exact-product kernel failed to compile (${e.message}); BF16/F16 weights take the general kernel.`);
+            return null;
+          })
+        : null,
     ]);
   }
 
