@@ -69,7 +69,7 @@ export class WorkerPool {
   private makeSlot(): Slot {
     const worker = this.options.spawn();
     // Every worker opens the GPU where there is one: in 'auto' mode each worker's router sends its
-    // Grams there while the GPU keeps up (gram-router.ts), and the cores compute the eigenvalues.
+    // Grams there while the GPU keeps up (gpu-router.ts), and the cores compute the eigenvalues.
     const ready = worker.api.init({
       backend: this.options.backend ?? 'auto',
       blockBytes: this.options.blockBytes,

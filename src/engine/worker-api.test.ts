@@ -20,6 +20,7 @@ import { writeSafetensors, encodeFloats, randomNormal } from '../testing/safeten
 import { type ByteSource, MemorySource } from '../core/bytesource.js';
 import { type Linalg, createLinalg } from './kernels/linalg.js';
 import { type GpuGram, GpuGramError, gramReference } from './webgpu/gram-gpu.js';
+import type { GpuBandReduction } from './webgpu/band-gpu.js';
 
 describe('engine against oracle_details.json', () => {
   for (const dir of sharedModelDirs()) {
@@ -359,5 +360,47 @@ describe("the GPU route in 'auto' mode (an injected GPU backend)", () => {
     await engine.init({ backend: 'webgpu' });
     for (let i = 0; i < 3; i++) expect(await engine.compute(job(i))).toMatchObject({ backend: 'webgpu' });
     expect(gpu.calls.n).toBe(3);
+  });
+
+  /** A GPU reduction (--gpu-eigen) that answers the float64 singular values after `delayMs`; counts its calls. */
+  function fakeBand(delayMs: number) {
+    const calls = { n: 0 };
+    const band = {
+      singularValues: async (g: Float64Array, k: number) => {
+        calls.n++;
+        expect(k).toBe(ORDER);
+        expect(g[1]).toBe(exact[1]); // the dense Gram the GPU handed over
+        if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+        return Float64Array.from(want);
+      },
+    } as unknown as GpuBandReduction;
+    return { open: () => Promise.resolve(band), calls };
+  }
+
+  async function reductions(backend: 'auto' | 'webgpu', bandDelayMs: number) {
+    const band = fakeBand(bandDelayMs);
+    const engine = createEngineWorker(() => Promise.resolve(src), fakeGpu(0).open, band.open);
+    await engine.init({ backend, gpuEigen: true });
+    const where: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await engine.compute(job(i));
+      if (isFailure(r)) throw new Error(r.error);
+      expect(r.backend).toBe('webgpu');
+      expect(Math.abs(r.singularValues[ORDER - 1]! - want[ORDER - 1]!)).toBeLessThanOrEqual(1e-9 * want[0]!);
+      where.push(r.eigenOnGpu ? 'gpu' : 'wasm');
+    }
+    return { where, bandCalls: band.calls.n };
+  }
+
+  it('--gpu-eigen: a GPU reduction faster than the cores gets every reduction', async () => {
+    expect(await reductions('auto', 0)).toEqual({ where: ['gpu', 'gpu', 'gpu', 'gpu'], bandCalls: 4 });
+  });
+
+  it('--gpu-eigen: a GPU reduction slower than the cores (a GPU queued by many workers) gets one, then the cores take the next ones back; the Grams stay on the GPU', async () => {
+    expect(await reductions('auto', 3000)).toEqual({ where: ['gpu', 'wasm', 'wasm', 'wasm'], bandCalls: 1 });
+  }, 20_000);
+
+  it('--gpu-eigen with forced WebGPU: every reduction on the GPU however slow', async () => {
+    expect(await reductions('webgpu', 300)).toEqual({ where: ['gpu', 'gpu', 'gpu', 'gpu'], bandCalls: 4 });
   });
 });

@@ -8,7 +8,7 @@ import { bytesPerElement, decodeToFloat32 } from '../core/dtype.js';
 import { spectrumScore } from '../core/spectrum.js';
 import { type Linalg, KernelError, createLinalg } from './kernels/linalg.js';
 import { DEFAULT_BLOCK_BYTES, GPU_MIN_MACS, READ_CHUNK_BYTES, columnSlabWidth, gpuGramEligible, streamsInColumnSlabs, streamsInRowBlocks } from './memory.js';
-import { GramRouter } from './gram-router.js';
+import { GpuRouter } from './gpu-router.js';
 import { BAND_SELF_TEST_TOLERANCE, type GpuBandReduction, bandSelfTest, createGpuBandReduction } from './webgpu/band-gpu.js';
 import { type GpuGram, GpuGramError, createGpuGram } from './webgpu/gram-gpu.js';
 import type { BackendName, EngineWorkerApi, MatrixFailure, MatrixJob, MatrixResult, SourceRef } from './types.js';
@@ -26,15 +26,26 @@ function openWebGpu(allowFallbackAdapter: boolean): Promise<GpuGram | null> {
   return createGpuGram(undefined, { allowFallbackAdapter }).catch(() => null);
 }
 
-export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteSource>, openGpu: OpenGpu = openWebGpu): EngineWorkerApi {
+/** Opens the experimental GPU band reduction on a GPU backend's device (tests pass their own); null where it cannot. */
+export type OpenBand = (gpu: GpuGram, linalg: Linalg) => Promise<GpuBandReduction | null>;
+
+export function createEngineWorker(
+  openSource: (ref: SourceRef) => Promise<ByteSource>,
+  openGpu: OpenGpu = openWebGpu,
+  openBandReduction: OpenBand = openBand,
+): EngineWorkerApi {
   let linalg: Linalg | null = null;
   let blockBytes = DEFAULT_BLOCK_BYTES;
   let gpu: GpuGram | null = null;
   /** Experimental: the reduction's dense → band stage on the GPU too (init's gpuEigen). */
   let band: GpuBandReduction | null = null;
   let gpuMinMacs = GPU_MIN_MACS;
-  /** 'auto' mode: which Grams go to the GPU (see gram-router.ts); null when WebGPU is forced. */
-  let router: GramRouter | null = null;
+  /** 'auto' mode: which Grams go to the GPU (see gpu-router.ts); null when WebGPU is forced. */
+  let router: GpuRouter | null = null;
+  /** 'auto' mode with `band`: which reductions go to the GPU. */
+  let bandRouter: GpuRouter | null = null;
+  /** This worker's WASM speed, measured once ('auto' mode only). */
+  let cpuMacsPerSecond = 0;
 
   return {
     async init(options) {
@@ -46,9 +57,14 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
         // a software adapter is slower than WASM.
         gpu = await openGpu(want === 'webgpu');
         gpuMinMacs = want === 'webgpu' ? 0 : GPU_MIN_MACS;
-        router = gpu && want === 'auto' ? new GramRouter(wasmGramMacsPerSecond(linalg)) : null;
+        if (gpu && want === 'auto') cpuMacsPerSecond = wasmGramMacsPerSecond(linalg);
+        router = gpu && want === 'auto' ? new GpuRouter(cpuMacsPerSecond) : null;
       }
-      if (gpu && options.gpuEigen && !band) band = await openBand(gpu, linalg);
+      if (gpu && options.gpuEigen && !band) {
+        band = await openBandReduction(gpu, linalg);
+        // The reduction runs at about the Gram kernel's rate on WASM (both are its 4×4 block).
+        bandRouter = band && router ? new GpuRouter(cpuMacsPerSecond) : null;
+      }
       return { backend: gpu ? 'webgpu' : 'wasm', threads: linalg.threads };
     },
 
@@ -63,7 +79,13 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
         let backend: BackendName = 'wasm';
         if (gpu && gpuGramEligible(job.rows, job.cols, gpuMinMacs) && (router?.useGpu() ?? true)) {
           try {
-            out = await singularValuesGpu(gpu, linalg, src, job, blockBytes, (seconds) => router?.gpuGramTook((k * k * n) / 2, seconds), band);
+            const gpuBand = band && (bandRouter?.useGpu() ?? true) ? band : null;
+            out = await singularValuesGpu(gpu, linalg, src, job, blockBytes, {
+              gramTook: (seconds) => router?.gpuTook((k * k * n) / 2, seconds),
+              band: gpuBand,
+              // A WASM reduction: (2/3)k³ multiply-adds (dense → band) and a little more.
+              bandTook: (seconds) => bandRouter?.gpuTook((2 * k ** 3) / 3, seconds),
+            });
             backend = 'webgpu';
           } catch (e) {
             if (!(e instanceof GpuGramError)) throw e;
@@ -74,7 +96,7 @@ export function createEngineWorker(openSource: (ref: SourceRef) => Promise<ByteS
             }
             // Any other GPU failure (out of GPU memory, a range the GPU Gram refuses): this matrix
             // is recomputed on WASM below, and in 'auto' mode the next ones stay there a while.
-            router?.gpuGramTook(1, Infinity);
+            router?.gpuTook(1, Infinity);
           }
         }
         out ??= await singularValuesOf(linalg, src, job, blockBytes);
@@ -127,11 +149,20 @@ function wasmGramMacsPerSecond(linalg: Linalg): number {
   return (n * n * n) / 2 / (Math.max(best, 1e-3) / 1000);
 }
 
+interface GpuRoute {
+  /** Gets the seconds spent waiting for the GPU's Gram, reading the tensor excluded. */
+  gramTook: (seconds: number) => void;
+  /** Experimental: the reduction's dense → band stage on the GPU too, or null for all of it on WASM. */
+  band: GpuBandReduction | null;
+  /** Gets the wall seconds of the GPU reduction (Infinity when it failed and WASM redid it). */
+  bandTook: (seconds: number) => void;
+}
+
 /**
  * The Gram on the GPU (compensated f32, see webgpu/), read back in chunks straight into the WASM
- * kernel's packed triangle, whose eigenvalues it then computes (float64). `gramTook` gets the
- * seconds spent waiting for the GPU, reading the tensor excluded. With `band` (experimental), the
- * Gram is read back dense instead and its reduction's dense → band stage runs on the GPU too.
+ * kernel's packed triangle, whose eigenvalues it then computes (float64). With `route.band`
+ * (experimental), the Gram is read back dense instead and its reduction's dense → band stage runs
+ * on the GPU too.
  */
 async function singularValuesGpu(
   gpu: GpuGram,
@@ -139,8 +170,7 @@ async function singularValuesGpu(
   src: ByteSource,
   job: MatrixJob,
   blockBytes: number,
-  gramTook: (seconds: number) => void,
-  band: GpuBandReduction | null,
+  { gramTook, band, bandTook }: GpuRoute,
 ): Promise<{ singularValues: Float64Array; bytesRead: number; eigenOnGpu?: boolean }> {
   const { rows, cols } = job;
   let gpuMs = 0;
@@ -155,13 +185,16 @@ async function singularValuesGpu(
   const k = Math.min(rows, cols);
   let eigenOnGpu = false;
   const onGpu = async (g: Float64Array) => {
+    const t0 = performance.now();
     try {
       const sv = await band!.singularValues(g, k, linalg);
       eigenOnGpu = true;
+      bandTook((performance.now() - t0) / 1000);
       return sv;
     } catch (e) {
       // Experimental path: any GPU failure falls back to the WASM reduction of the same Gram.
       console.warn(`GPU band reduction failed (${(e as Error).message}); this matrix's eigenvalues on WASM`);
+      bandTook(Infinity);
       return linalg.eigenvaluesOfGram(g, k);
     }
   };

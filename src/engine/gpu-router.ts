@@ -1,5 +1,6 @@
 /**
- * Where a worker computes each Gram in 'auto' mode when it has a GPU.
+ * Where a worker computes each Gram in 'auto' mode when it has a GPU, and (with the experimental
+ * GPU reduction) each reduction: one router for each, since their costs differ.
  *
  * Every worker of the pool opens its own device on the one GPU, so that the GPU computes every
  * Gram while the cores compute eigenvalues (the Gram is 40–70 % of a matrix's work on the CPU;
@@ -9,16 +10,18 @@
  * workers), the measured time exceeds what the worker's own cores would take: the router then
  * keeps this worker's next matrices on WASM (8, doubling up to 64 while the GPU stays slower),
  * which leaves the GPU to fewer workers until its Grams pay again. On a discrete GPU every Gram
- * stays there.
+ * stays there. Reductions on the GPU queue the same way, and once the GPU computes every Gram
+ * and every reduction of 16 workers, it can be the slower even there: the cores, which then have
+ * little else to do, take reductions back.
  */
 const MIN_BACKOFF = 8;
 const MAX_BACKOFF = 64;
 
-export class GramRouter {
+export class GpuRouter {
   private skip = 0;
   private backoff = MIN_BACKOFF;
 
-  /** `cpuMacsPerSecond`: this worker's WASM Gram speed (multiply-adds per second, its threads included). */
+  /** `cpuMacsPerSecond`: this worker's WASM speed (multiply-adds per second, its threads included). */
   constructor(private readonly cpuMacsPerSecond: number) {}
 
   /** Whether the next eligible matrix's Gram goes to the GPU. */
@@ -28,9 +31,9 @@ export class GramRouter {
     return false;
   }
 
-  /** A GPU Gram of `macs` multiply-adds took `seconds` of wall time (waiting included); a Gram the
-   *  GPU failed to compute (out of its memory) is reported as taking forever. */
-  gpuGramTook(macs: number, seconds: number): void {
+  /** GPU work that takes WASM `macs` multiply-adds took `seconds` of wall time (waiting included);
+   *  work the GPU failed to do (out of its memory) is reported as taking forever. */
+  gpuTook(macs: number, seconds: number): void {
     if (seconds * this.cpuMacsPerSecond > macs) {
       this.skip = this.backoff;
       this.backoff = Math.min(2 * this.backoff, MAX_BACKOFF);
