@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GpuRouter } from './gpu-router.js';
+import { GpuRouter, GpuRouters } from './gpu-router.js';
 
 /** Runs `n` eligible matrices of `macs` each; the GPU takes `gpuSeconds(i)` for the i-th it gets. */
 function routes(router: GpuRouter, n: number, macs: number, gpuSeconds: (i: number) => number): string {
@@ -38,5 +38,29 @@ describe('GpuRouter', () => {
 
   it('a GPU exactly as fast as the cores keeps the Grams (ties go to the GPU, which frees the cores)', () => {
     expect(routes(new GpuRouter(cpu), 5, macs, () => macs / cpu)).toBe('GGGGG');
+  });
+});
+
+describe('GpuRouters', () => {
+  it('routes each shape on its own: small matrices slowed by queueing leave the big ones on the GPU', () => {
+    const routers = new GpuRouters(1e10);
+    const small = { rows: 1024, cols: 4096, macs: 2e9 }; // 0.2 s on the cores, 1 s queued on the GPU
+    const big = { rows: 14336, cols: 4096, macs: 1.2e11 }; // 12 s on the cores, 1.5 s on the GPU
+    let out = '';
+    for (let layer = 0; layer < 3; layer++)
+      for (const [m, gpuSeconds] of [
+        [small, 1],
+        [big, 1.5],
+        [small, 1],
+        [big, 1.5],
+      ] as const) {
+        const r = routers.for(m.rows, m.cols);
+        if (r.useGpu()) {
+          r.gpuTook(m.macs, gpuSeconds);
+          out += m === big ? 'B' : 'S';
+        } else out += m === big ? 'b' : 's';
+      }
+    expect(out).toBe('SBsB' + 'sBsB' + 'sBsB');
+    expect(routers.for(1024, 4096)).toBe(routers.for(1024, 4096));
   });
 });

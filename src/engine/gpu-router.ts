@@ -42,3 +42,22 @@ export class GpuRouter {
     }
   }
 }
+
+/**
+ * One GpuRouter per matrix shape. Waiting behind other workers costs a small matrix as much as
+ * a big one, so a k/v projection's Gram or reduction can take longer on a busy GPU than on the
+ * cores while a 14336×4096 one still takes a tenth of its CPU time there: one router for both
+ * would send the big ones to the cores too.
+ */
+export class GpuRouters {
+  private readonly byShape = new Map<string, GpuRouter>();
+
+  constructor(private readonly cpuMacsPerSecond: number) {}
+
+  for(rows: number, cols: number): GpuRouter {
+    const key = `${rows}x${cols}`;
+    let router = this.byShape.get(key);
+    if (!router) this.byShape.set(key, (router = new GpuRouter(this.cpuMacsPerSecond)));
+    return router;
+  }
+}

@@ -8,7 +8,7 @@ import { bytesPerElement, decodeToFloat32 } from '../core/dtype.js';
 import { spectrumScore } from '../core/spectrum.js';
 import { type Linalg, KernelError, createLinalg } from './kernels/linalg.js';
 import { DEFAULT_BLOCK_BYTES, GPU_MIN_MACS, READ_CHUNK_BYTES, columnSlabWidth, gpuGramEligible, streamsInColumnSlabs, streamsInRowBlocks } from './memory.js';
-import { GpuRouter } from './gpu-router.js';
+import { GpuRouters } from './gpu-router.js';
 import { BAND_SELF_TEST_TOLERANCE, type GpuBandReduction, bandSelfTest, createGpuBandReduction } from './webgpu/band-gpu.js';
 import { type GpuGram, GpuGramError, createGpuGram } from './webgpu/gram-gpu.js';
 import type { BackendName, EngineWorkerApi, MatrixFailure, MatrixJob, MatrixResult, SourceRef } from './types.js';
@@ -40,10 +40,10 @@ export function createEngineWorker(
   /** Experimental: the reduction's dense → band stage on the GPU too (init's gpuEigen). */
   let band: GpuBandReduction | null = null;
   let gpuMinMacs = GPU_MIN_MACS;
-  /** 'auto' mode: which Grams go to the GPU (see gpu-router.ts); null when WebGPU is forced. */
-  let router: GpuRouter | null = null;
-  /** 'auto' mode with `band`: which reductions go to the GPU. */
-  let bandRouter: GpuRouter | null = null;
+  /** 'auto' mode: which Grams go to the GPU, by shape (see gpu-router.ts); null when WebGPU is forced. */
+  let router: GpuRouters | null = null;
+  /** 'auto' mode with `band`: which reductions go to the GPU, by shape. */
+  let bandRouter: GpuRouters | null = null;
   /** This worker's WASM speed, measured once ('auto' mode only). */
   let cpuMacsPerSecond = 0;
 
@@ -58,12 +58,12 @@ export function createEngineWorker(
         gpu = await openGpu(want === 'webgpu');
         gpuMinMacs = want === 'webgpu' ? 0 : GPU_MIN_MACS;
         if (gpu && want === 'auto') cpuMacsPerSecond = wasmGramMacsPerSecond(linalg);
-        router = gpu && want === 'auto' ? new GpuRouter(cpuMacsPerSecond) : null;
+        router = gpu && want === 'auto' ? new GpuRouters(cpuMacsPerSecond) : null;
       }
       if (gpu && options.gpuEigen && !band) {
         band = await openBandReduction(gpu, linalg);
         // The reduction runs at about the Gram kernel's rate on WASM (both are its 4×4 block).
-        bandRouter = band && router ? new GpuRouter(cpuMacsPerSecond) : null;
+        bandRouter = band && router ? new GpuRouters(cpuMacsPerSecond) : null;
       }
       return { backend: gpu ? 'webgpu' : 'wasm', threads: linalg.threads };
     },
@@ -77,14 +77,15 @@ export function createEngineWorker(
         const n = Math.max(job.rows, job.cols);
         let out: { singularValues: Float64Array; bytesRead: number; eigenOnGpu?: boolean } | null = null;
         let backend: BackendName = 'wasm';
-        if (gpu && gpuGramEligible(job.rows, job.cols, gpuMinMacs) && (router?.useGpu() ?? true)) {
+        const gramRouter = router?.for(job.rows, job.cols);
+        if (gpu && gpuGramEligible(job.rows, job.cols, gpuMinMacs) && (gramRouter?.useGpu() ?? true)) {
           try {
-            const gpuBand = band && (bandRouter?.useGpu() ?? true) ? band : null;
+            const reductionRouter = bandRouter?.for(job.rows, job.cols);
             out = await singularValuesGpu(gpu, linalg, src, job, blockBytes, {
-              gramTook: (seconds) => router?.gpuTook((k * k * n) / 2, seconds),
-              band: gpuBand,
+              gramTook: (seconds) => gramRouter?.gpuTook((k * k * n) / 2, seconds),
+              band: band && (reductionRouter?.useGpu() ?? true) ? band : null,
               // A WASM reduction: (2/3)k³ multiply-adds (dense → band) and a little more.
-              bandTook: (seconds) => bandRouter?.gpuTook((2 * k ** 3) / 3, seconds),
+              bandTook: (seconds) => reductionRouter?.gpuTook((2 * k ** 3) / 3, seconds),
             });
             backend = 'webgpu';
           } catch (e) {
@@ -96,7 +97,7 @@ export function createEngineWorker(
             }
             // Any other GPU failure (out of GPU memory, a range the GPU Gram refuses): this matrix
             // is recomputed on WASM below, and in 'auto' mode the next ones stay there a while.
-            router?.gpuTook(1, Infinity);
+            gramRouter?.gpuTook(1, Infinity);
           }
         }
         out ??= await singularValuesOf(linalg, src, job, blockBytes);
