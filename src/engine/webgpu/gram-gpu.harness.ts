@@ -337,9 +337,13 @@ window.runGramHarness = async (): Promise<HarnessReport> => {
   const exactCases: ExactCase[] = [];
   const measureExact = async (name: string, rows: number, cols: number, w: Float32Array, blocks: Float32Array[], shortChunks: number) => {
     const before = { ...gpu.stats };
-    const acc = gpu.accumulator(cols);
-    for (const b of blocks) await acc.addRows(b, b.length / cols);
-    const g = await acc.finish();
+    let g: Float64Array;
+    if (rows >= cols) {
+      const acc = gpu.accumulator(cols);
+      for (const b of blocks) await acc.addRows(b, b.length / cols);
+      g = await acc.finish();
+    } else g = await gpu.gram(w, rows, cols); // the wide layout: X read transposed
+
     const ref = gramReference(w, rows, cols);
     exactCases.push({
       name,
@@ -357,6 +361,7 @@ window.runGramHarness = async (): Promise<HarnessReport> => {
     ['13-bit significands (general kernel)', keepBits(wideRange(256, 96, 24), 13), 0],
   ] as const)
     await measureExact(name, 256, 96, w, [w], short);
+  await measureExact('BF16 wide (read transposed)', 72, 256, roundToBf16(gaussian(72, 256, 26)), [], 1);
   // One Gram from BF16, f32 and BF16 row blocks: the kernel is chosen per chunk.
   const mixed = gaussian(300, 96, 25);
   roundToBf16(mixed.subarray(0, 100 * 96));

@@ -54,6 +54,7 @@ describe.skipIf(!haveChromium)('WebGPU Gram (headless Chromium)', () => {
       ['BF16 values 1e-3..1e3', 1, 1],
       ['12-bit significands (the limit)', 1, 1],
       ['13-bit significands (general kernel)', 1, 0],
+      ['BF16 wide (read transposed)', 1, 1],
       ['row blocks BF16, f32, BF16', 3, 2],
     ]);
     for (const c of exact.cases) {
