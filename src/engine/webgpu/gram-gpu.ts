@@ -553,6 +553,7 @@ class Accumulation implements GpuGramAccumulator {
     stats.chunks++;
     if (this.owner.syncUploads) {
       since = performance.now();
+      d.queue.submit([]); // an implementation may hold the copy until the next submit
       await d.queue.onSubmittedWorkDone();
       stats.uploadWaitSeconds += seconds(since);
     }
