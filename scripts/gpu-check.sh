@@ -34,6 +34,7 @@ GL_PACKAGES='libvulkan1 libglvnd0 libegl1 libgl1 libglx0 libopengl0 libgles2'
 if [ "${1:-}" = --pack ]; then
   set -e
   [ -f dist-cli/bench.mjs ] || { echo "gpu-check: run npm run build:cli first" >&2; exit 1; }
+  [ -s node_modules/webgpu/dist/linux-x64/dawn.node ] || { echo "gpu-check: node_modules/webgpu/dist/linux-x64/dawn.node is missing or empty: run npm ci" >&2; exit 1; }
   mkdir -p .device/webgpu .device/gl
   xz -T0 -6 -c "$(command -v node)" >.device/node.xz
   cp node_modules/webgpu/index.js node_modules/webgpu/package.json .device/webgpu/
@@ -59,12 +60,18 @@ fi
 
 layers="${1:-8}"
 out="${OUT:-.tmp/gpu-check}"
+for f in .device/node.xz .device/webgpu/dawn.node.xz .device/webgpu/index.js; do
+  [ -s "$f" ] || { echo "gpu-check: $f is missing: run bash scripts/gpu-check.sh --pack first" >&2; exit 1; }
+done
 mkdir -p "$out" .tmp/gpu node_modules/webgpu/dist/linux-x64
 exec > >(tee "$out/gpu-check.log") 2>&1
 xz -dc .device/node.xz >.tmp/gpu/node
 chmod +x .tmp/gpu/node
 cp .device/webgpu/index.js .device/webgpu/package.json node_modules/webgpu/
-xz -dc .device/webgpu/dawn.node.xz >node_modules/webgpu/dist/linux-x64/dawn.node
+# Through a temporary file: a failed unpack must not leave a truncated dawn.node behind (here,
+# that would break the dev dependency the tests use).
+xz -dc .device/webgpu/dawn.node.xz >node_modules/webgpu/dist/linux-x64/dawn.node.tmp &&
+  mv node_modules/webgpu/dist/linux-x64/dawn.node.tmp node_modules/webgpu/dist/linux-x64/dawn.node
 node=.tmp/gpu/node
 
 echo "== 0. Vulkan and the adapter =="
