@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { spectrumScore } from '../core/spectrum.js';
 import { createLinalg } from '../engine/kernels/linalg.js';
 import { BAND_SELF_TEST_TOLERANCE, type GpuBandTimes, bandSelfTest, createGpuBandReduction } from '../engine/webgpu/band-gpu.js';
-import { type GpuGram, type GpuGramStats, createGpuGram, roundToBf16 } from '../engine/webgpu/gram-gpu.js';
+import { type GpuGram, type GpuGramStats, createGpuGram, maxRelativeError, roundToBf16 } from '../engine/webgpu/gram-gpu.js';
 import { installNodeWebGpu, installedDawnModule, nodeGpuAdapterInfo } from '../engine/node-webgpu.js';
 
 const { values } = parseArgs({
@@ -50,16 +50,6 @@ async function timedGram(gpu: GpuGram, w: Float32Array, r: number, c: number): P
     phases[key] = key.endsWith('Seconds') ? Math.round(d * 1e4) / 1e4 : d;
   }
   return { g, seconds, phases };
-}
-
-function maxDiffOverMax(a: Float64Array, b: Float64Array): number {
-  let worst = 0;
-  let big = 0;
-  for (let i = 0; i < b.length; i++) {
-    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-    big = Math.max(big, Math.abs(b[i]!));
-  }
-  return worst / big;
 }
 
 /** Where each Gram's time went, one line per shape (seconds; '–' where not measured). */
@@ -189,13 +179,13 @@ async function main() {
           webgpu_bf16_exact_gram_seconds: exact.seconds,
           webgpu_bf16_exact_chunks: `${exact.phases.exactChunks} of ${exact.phases.chunks}`,
           webgpu_bf16_general_gram_seconds: general.seconds,
-          bf16_exact_vs_general_diff_over_max: maxDiffOverMax(exact.g, general.g),
+          bf16_exact_vs_general_diff_over_max: maxRelativeError(exact.g, general.g),
         });
       }
       if (gpuFma) {
         await gpuFma.gram(matrix(256, 256, 1), 256, 256);
         const fma = await timedGram(gpuFma, w, r, c);
-        Object.assign(rec, { webgpu_fma_gram_seconds: fma.seconds, fma_gram_diff_over_max: maxDiffOverMax(fma.g, g) });
+        Object.assign(rec, { webgpu_fma_gram_seconds: fma.seconds, fma_gram_diff_over_max: maxRelativeError(fma.g, g) });
       }
       if (band) {
         // The experimental GPU dense → band stage on the same Gram, against the WASM eigenvalues.

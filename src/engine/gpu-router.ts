@@ -24,7 +24,7 @@ export class GpuRouter {
   /** `cpuMacsPerSecond`: this worker's WASM speed (multiply-adds per second, its threads included). */
   constructor(private readonly cpuMacsPerSecond: number) {}
 
-  /** Whether the next eligible matrix's Gram goes to the GPU. */
+  /** Whether the next eligible matrix's work of this kind goes to the GPU. */
   useGpu(): boolean {
     if (this.skip === 0) return true;
     this.skip--;
@@ -52,7 +52,8 @@ export class GpuRouter {
 export class GpuRouters {
   private readonly byShape = new Map<string, GpuRouter>();
 
-  constructor(private readonly cpuMacsPerSecond: number) {}
+  /** `cpuMacsPerSecond`: this worker's WASM speed, as for GpuRouter. */
+  constructor(readonly cpuMacsPerSecond: number) {}
 
   for(rows: number, cols: number): GpuRouter {
     const key = `${rows}x${cols}`;

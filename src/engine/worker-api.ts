@@ -44,8 +44,6 @@ export function createEngineWorker(
   let router: GpuRouters | null = null;
   /** 'auto' mode with `band`: which reductions go to the GPU, by shape. */
   let bandRouter: GpuRouters | null = null;
-  /** This worker's WASM speed, measured once ('auto' mode only). */
-  let cpuMacsPerSecond = 0;
 
   return {
     async init(options) {
@@ -57,13 +55,12 @@ export function createEngineWorker(
         // a software adapter is slower than WASM.
         gpu = await openGpu(want === 'webgpu');
         gpuMinMacs = want === 'webgpu' ? 0 : GPU_MIN_MACS;
-        if (gpu && want === 'auto') cpuMacsPerSecond = wasmGramMacsPerSecond(linalg);
-        router = gpu && want === 'auto' ? new GpuRouters(cpuMacsPerSecond) : null;
+        router = gpu && want === 'auto' ? new GpuRouters(wasmGramMacsPerSecond(linalg)) : null;
       }
       if (gpu && options.gpuEigen && !band) {
         band = await openBandReduction(gpu, linalg);
         // The reduction runs at about the Gram kernel's rate on WASM (both are its 4×4 block).
-        bandRouter = band && router ? new GpuRouters(cpuMacsPerSecond) : null;
+        bandRouter = band && router ? new GpuRouters(router.cpuMacsPerSecond) : null;
       }
       return { backend: gpu ? 'webgpu' : 'wasm', threads: linalg.threads };
     },

@@ -66,7 +66,7 @@ export interface GpuGramStats {
   readbackWaitSeconds: number;
 }
 
-export function emptyGpuGramStats(): GpuGramStats {
+function emptyGpuGramStats(): GpuGramStats {
   return {
     chunks: 0,
     exactChunks: 0,
@@ -565,7 +565,7 @@ class Accumulation implements GpuGramAccumulator {
     const d = this.owner.device;
     const pipeline = this.owner.pipelineFor(exact);
     const stats = this.owner.stats;
-    if (pipeline !== this.owner.pipelineFor(false)) stats.exactChunks++;
+    if (exact && this.owner.hasExactProducts) stats.exactChunks++;
     const maxBandRows = this.bands[0]!.rows;
     const macsPerT = maxBandRows * this.tiles * TILE * TILE;
     const passLen = Math.max(TK, Math.floor(this.owner.maxMacsPerDispatch / macsPerT / TK) * TK);
