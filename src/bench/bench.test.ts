@@ -18,8 +18,17 @@ const work = mkdtempSync(join(tmpdir(), 'spectroscope-bench-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 interface Results {
-  machine: { cores: number; node: string; chromium?: string };
-  records: { rows: number; cols: number; backend: string; seconds: number; max_rel_score_error: number | null; scipy_seconds?: number }[];
+  machine: { cores: number; node: string; chromium?: string; wasm_peak_gflops_per_core: number; wasm_peak_build: string };
+  records: {
+    rows: number;
+    cols: number;
+    backend: string;
+    seconds: number;
+    max_rel_score_error: number | null;
+    scipy_seconds?: number;
+    peak_fraction?: number;
+  }[];
+  peak_bounds: { rows: number; cols: number; seconds: number }[];
   skipped: { backend: string; reason: string }[];
   llama3_8b_scan: unknown;
 }
@@ -52,6 +61,16 @@ describe('npm run bench (tiny shapes)', () => {
     }
     // one record per shape × timed backend
     expect(res.records.length).toBe(2 * timed.size);
+    // the WASM records are read against the measured arithmetic peak; the GPU ones are not
+    expect(res.machine.wasm_peak_gflops_per_core).toBeGreaterThan(0);
+    expect(['relaxed', 'plain']).toContain(res.machine.wasm_peak_build);
+    expect(res.peak_bounds.map((b) => `${b.rows}x${b.cols}`)).toEqual(['96x40', '33x70']);
+    for (const b of res.peak_bounds) expect(b.seconds).toBeGreaterThan(0);
+    for (const x of res.records) {
+      if (x.backend.includes('wasm')) expect(x.peak_fraction, x.backend).toBeGreaterThan(0);
+      else expect(x.peak_fraction, x.backend).toBeUndefined();
+    }
+    expect(r.stdout).toMatch(/WASM arithmetic peak: [\d.]+ GFLOP\/s per core/);
     expect(r.stdout).toMatch(/shape\s+backend\s+seconds/);
   }, 240_000);
 

@@ -18,6 +18,10 @@
  * adapter: --gpu lets Chromium use one). A backend that is not available is listed with the
  * reason, in the table and in bench-results.json's `skipped`.
  *
+ * Every WASM figure is also read against the arithmetic peak of one core, measured first
+ * (measureKernelPeak): a "(peak bound)" row per shape gives the least time our route could take at
+ * that peak on every core, so a ratio to scipy that no kernel work can reach shows as such.
+ *
  * Figures are ratios against scipy measured in the same run; nothing here is asserted.
  */
 import '../engine/node-wasm-features.js';
@@ -27,7 +31,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spectrumScore } from '../core/spectrum.js';
-import { type Linalg, createLinalg } from '../engine/kernels/linalg.js';
+import { type Linalg, createLinalg, measureKernelPeak } from '../engine/kernels/linalg.js';
 import { installNodeWebGpu, installedDawnModule, nodeGpuAdapterInfo } from '../engine/node-webgpu.js';
 import { type GpuGram, createGpuGram } from '../engine/webgpu/gram-gpu.js';
 import { createNodePool } from '../engine/pool-node.js';
@@ -51,7 +55,18 @@ interface BenchRecord {
   max_rel_score_error: number | null;
   scipy_seconds?: number;
   ratio_vs_scipy?: number;
+  /** GFLOP/s ÷ (the WASM arithmetic peak × the cores this backend computes on); WASM backends only. */
+  peak_fraction?: number;
   note?: string;
+}
+
+/** Per shape: the least time our route (Gram + reduction, benchFlops) could take at the WASM
+ *  arithmetic peak on every core, with no memory traffic, threading loss or stage 2 at all. */
+interface PeakBound {
+  rows: number;
+  cols: number;
+  seconds: number;
+  ratio_vs_scipy?: number;
 }
 
 const { values } = parseArgs({
@@ -124,11 +139,22 @@ interface Skipped {
 
 async function main() {
   const records: BenchRecord[] = [];
+  const bounds: PeakBound[] = [];
   const skipped: Skipped[] = [];
   const scipy = hasScipy();
   const linalg = await createLinalg();
+  // The ceiling every WASM figure is read against (see measureKernelPeak).
+  const peak = await measureKernelPeak();
   const threaded = backends.includes('wasm-threads') ? await createLinalg({ threads: cores }) : null;
   const pool = backends.includes('wasm-pool') ? createNodePool(new URL('./engine-worker.mjs', import.meta.url)) : null;
+  /** The cores a WASM backend computed on (its note names Chromium's threads); null for a GPU backend. */
+  const wasmCores = (backend: string, note: string | undefined): number | null => {
+    if (backend === 'wasm-1' || backend === 'chromium-wasm-1') return 1;
+    if (backend === 'wasm-threads') return threaded?.threads ?? 1;
+    if (backend === 'wasm-pool') return pool?.size ?? 1;
+    if (backend === 'chromium-wasm-threads') return Number(/^(\d+) threads/.exec(note ?? '')?.[1] ?? cores);
+    return null;
+  };
   const browserBackends = backends.filter((b): b is BrowserBackend => (BROWSER_BACKENDS as readonly string[]).includes(b));
   let browser: BrowserBench | null = null;
   if (browserBackends.length > 0) {
@@ -150,7 +176,11 @@ async function main() {
   console.log(
     `spectroscope bench: ${cores} cores, node ${process.version}${browser ? `, chromium ${browser.version}` : ''}, scipy ${scipy ? 'yes' : 'not found (no ratios)'}`,
   );
-  console.log('shape         backend                seconds   GFLOP/s  scipy s   ours/scipy  max rel score err');
+  console.log(
+    `WASM arithmetic peak: ${peak.gflops.toFixed(1)} GFLOP/s per core (${peak.build} build: independent f64x2 ${peak.build === 'relaxed' ? 'FMAs' : 'mul + add'}, no memory traffic); ` +
+      `"of peak" = GFLOP/s ÷ (peak × cores used); "peak bound" = our flops at the peak on all ${cores} cores`,
+  );
+  console.log('shape         backend                seconds   GFLOP/s  scipy s   ours/scipy  max rel score err  of peak');
   for (const s of skipped) console.log(`${'(all)'.padEnd(13)} ${s.backend.padEnd(21)} skipped: ${s.reason}`);
   for (const [rows, cols] of shapes) {
     const w = benchMatrix(rows, cols, benchSeed(rows, cols));
@@ -174,15 +204,23 @@ async function main() {
         refScore = spectrumScore(j.sv, rows, cols).score;
       }
     }
+    const row = (backend: string, seconds: number, gflops: number, ratio: number | undefined, err: string, ofPeak: number | undefined) =>
+      console.log(
+        `${`${rows}x${cols}`.padEnd(13)} ${backend.padEnd(21)} ${seconds.toFixed(3).padStart(8)} ${gflops.toFixed(2).padStart(9)} ${scipySeconds?.toFixed(3).padStart(8) ?? '       -'} ${ratio?.toFixed(2).padStart(11) ?? '          -'}  ${err.padEnd(17)}  ${ofPeak === undefined ? '-' : `${Math.round(ofPeak * 100)} %`}`,
+      );
+    const bound: PeakBound = { rows, cols, seconds: benchFlops(rows, cols) / (peak.gflops * 1e9 * cores) };
+    if (scipySeconds !== undefined) bound.ratio_vs_scipy = bound.seconds / scipySeconds;
+    bounds.push(bound);
+    row('(peak bound)', bound.seconds, peak.gflops * cores, bound.ratio_vs_scipy, '', 1);
     const report = (backend: string, seconds: number, score: number, note?: string) => {
       const err = refScore === null ? null : Math.abs(score - refScore) / Math.abs(refScore);
       const rec: BenchRecord = { rows, cols, backend, seconds, gflops: benchFlops(rows, cols) / seconds / 1e9, max_rel_score_error: err };
       if (scipySeconds !== undefined) Object.assign(rec, { scipy_seconds: scipySeconds, ratio_vs_scipy: seconds / scipySeconds });
+      const used = wasmCores(backend, note);
+      if (used !== null) rec.peak_fraction = rec.gflops / (peak.gflops * used);
       if (note) rec.note = note;
       records.push(rec);
-      console.log(
-        `${`${rows}x${cols}`.padEnd(13)} ${backend.padEnd(21)} ${seconds.toFixed(3).padStart(8)} ${rec.gflops.toFixed(2).padStart(9)} ${scipySeconds?.toFixed(3).padStart(8) ?? '       -'} ${rec.ratio_vs_scipy?.toFixed(2).padStart(11) ?? '          -'}  ${err === null ? '-' : err.toExponential(1)}`,
-      );
+      row(backend, seconds, rec.gflops, rec.ratio_vs_scipy, err === null ? '-' : err.toExponential(1), rec.peak_fraction);
     };
     for (const backend of backends) {
       if (backend === 'wasm-1' || backend === 'wasm-threads') {
@@ -249,8 +287,14 @@ async function main() {
   let scan: Record<string, number> | null = null;
   if (!values['no-scan']) scan = await scanBench();
   const outFile = values.out ?? 'bench-results.json';
-  const machine = { cores, node: process.version, ...(browser ? { chromium: browser.version } : {}) };
-  writeFileSync(outFile, JSON.stringify({ machine, records, skipped, llama3_8b_scan: scan }, null, 2) + '\n');
+  const machine = {
+    cores,
+    node: process.version,
+    ...(browser ? { chromium: browser.version } : {}),
+    wasm_peak_gflops_per_core: peak.gflops,
+    wasm_peak_build: peak.build,
+  };
+  writeFileSync(outFile, JSON.stringify({ machine, records, peak_bounds: bounds, skipped, llama3_8b_scan: scan }, null, 2) + '\n');
   console.log(`wrote ${outFile}`);
   rmSync(work, { recursive: true, force: true });
 }

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll } from 'vitest';
-import { createLinalg, gramBytes, KernelError, packedRowOffset, relaxedSimdSupported, type Linalg } from './linalg.js';
+import { createLinalg, gramBytes, KernelError, measureKernelPeak, packedRowOffset, relaxedSimdSupported, type Linalg } from './linalg.js';
 import { LINALG_RELAXED_WASM_BASE64, LINALG_WASM_BASE64 } from './build/linalg-wasm.js';
 
 import { type FixtureCase, lcgMatrix, manifest, matrixOf } from './test-fixtures.js';
@@ -554,6 +554,19 @@ describe('kernel builds', () => {
       }
     } else {
       await expect(createLinalg({ simd: 'relaxed' })).rejects.toThrow(/relaxed SIMD/);
+    }
+  });
+
+  it('measureKernelPeak times the build createLinalg would pick, and checks its arithmetic', async () => {
+    // The rate itself is not asserted (tests never assert a time); measureKernelPeak throws
+    // when fmaPeak's sum is not the exact expected one.
+    const auto = await measureKernelPeak();
+    expect(auto.build).toBe(relaxedSimdSupported() ? 'relaxed' : 'plain');
+    const plain = await measureKernelPeak('plain');
+    expect(plain.build).toBe('plain');
+    for (const p of [auto, plain]) {
+      expect(Number.isFinite(p.gflops)).toBe(true);
+      expect(p.gflops).toBeGreaterThan(0);
     }
   });
 });

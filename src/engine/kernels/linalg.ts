@@ -178,6 +178,7 @@ interface KernelExports {
   gramCols(x: number, k: number, n: number, s: number, g: number, pk: number): void;
   diagFinite(g: number, k: number): number;
   zeroF64(p: number, n: number): void;
+  fmaPeak(rounds: number, x: number): number;
   eigWorkBytes(n: number): number;
   gramSingularValues(g: number, n: number, work: number, out: number): number;
   bandEigWorkBytes(n: number, b: number): number;
@@ -437,6 +438,49 @@ export async function createLinalg(options: LinalgOptions = {}): Promise<Linalg>
   ex.setTwoStage(band, fromOrder);
   await warmUp(linalg);
   return linalg;
+}
+
+/** What measureKernelPeak found. */
+export interface KernelPeak {
+  /** GFLOP/s of one thread (a multiply-add counts 2). */
+  gflops: number;
+  /** The build measured: the one createLinalg picks for the same `simd` option. */
+  build: 'relaxed' | 'plain';
+}
+
+/**
+ * Benchmarks only: the arithmetic ceiling of the kernels on this thread, i.e. independent f64x2
+ * multiply-adds with no memory traffic (the kernels' 4×4 micro-kernels issue the same
+ * instructions plus their loads). No kernel can beat it, so a rate divided by it says how much
+ * a faster kernel could still gain, and work ÷ (it × cores) is a lower bound on the time of
+ * this algorithm. Takes ~0.5 s: V8 optimises a WASM function only from its next call, so it
+ * calls until the rate stops rising, then keeps the best of 5 timed calls of ~0.1 s each.
+ */
+export async function measureKernelPeak(simd: 'auto' | 'relaxed' | 'plain' = 'auto'): Promise<KernelPeak> {
+  const build = simd === 'plain' || (simd === 'auto' && !relaxedSimdSupported()) ? 'plain' : 'relaxed';
+  const ex = (await WebAssembly.instantiate(await compileModule(build), {})).exports as unknown as KernelExports;
+  const FLOPS_PER_ROUND = 48;
+  const rate = (rounds: number): number => {
+    const t0 = performance.now();
+    const v = ex.fmaPeak(rounds, 0.5);
+    const s = (performance.now() - t0) / 1000;
+    // Chain i starts at i and gains 0.5·0.5 per round, exactly; two lanes.
+    if (v !== 2 * (66 + 3 * rounds)) throw new Error(`fmaPeak(${rounds}) returned ${v}, not ${2 * (66 + 3 * rounds)}`);
+    return (rounds * FLOPS_PER_ROUND) / Math.max(s, 1e-6) / 1e9;
+  };
+  let rounds = 1 << 16;
+  let best = 0;
+  // Warm-up: grow the call until it lasts ~0.1 s, yielding so the optimised code can land.
+  for (let i = 0; i < 40; i++) {
+    const g = rate(rounds);
+    const seconds = (rounds * FLOPS_PER_ROUND) / (g * 1e9);
+    if (seconds < 0.05) rounds *= 2;
+    else if (g < best * 1.02) break;
+    best = Math.max(best, g);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  for (let i = 0; i < 5; i++) best = Math.max(best, rate(rounds));
+  return { gflops: best, build };
 }
 
 /** Runs every kernel on small inputs so the engine's optimising tier (V8 TurboFan) has

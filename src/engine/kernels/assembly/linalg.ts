@@ -356,6 +356,44 @@ export function diagFinite(g: usize, k: i32): i32 {
   return 1;
 }
 
+/** Benchmarks only (`npm run bench`): `rounds` rounds of 12 independent f64x2 multiply-adds
+ *  (the FMA of the relaxed build, mul + add in the plain one), 48 flops per round. Twelve
+ *  chains hide the latency (4 cycles × 2 pipes on current x64), so this is the arithmetic
+ *  ceiling of this build on one core, against which the kernels' rates are read. Returns a
+ *  value that depends on every chain, so that nothing is optimised away. */
+export function fmaPeak(rounds: i32, x: f64): f64 {
+  const a = f64x2.splat(x);
+  const b = f64x2.splat(1.0 - x);
+  let c0 = f64x2.splat(0),
+    c1 = f64x2.splat(1),
+    c2 = f64x2.splat(2),
+    c3 = f64x2.splat(3);
+  let c4 = f64x2.splat(4),
+    c5 = f64x2.splat(5),
+    c6 = f64x2.splat(6),
+    c7 = f64x2.splat(7);
+  let c8 = f64x2.splat(8),
+    c9 = f64x2.splat(9),
+    c10 = f64x2.splat(10),
+    c11 = f64x2.splat(11);
+  for (let i = 0; i < rounds; i++) {
+    c0 = madd(a, b, c0);
+    c1 = madd(a, b, c1);
+    c2 = madd(a, b, c2);
+    c3 = madd(a, b, c3);
+    c4 = madd(a, b, c4);
+    c5 = madd(a, b, c5);
+    c6 = madd(a, b, c6);
+    c7 = madd(a, b, c7);
+    c8 = madd(a, b, c8);
+    c9 = madd(a, b, c9);
+    c10 = madd(a, b, c10);
+    c11 = madd(a, b, c11);
+  }
+  const s = f64x2.add(f64x2.add(f64x2.add(c0, c1), f64x2.add(c2, c3)), f64x2.add(f64x2.add(c4, c5), f64x2.add(c6, c7)));
+  return hsum(f64x2.add(s, f64x2.add(f64x2.add(c8, c9), f64x2.add(c10, c11))));
+}
+
 /** Zeroes n float64 values. */
 export function zeroF64(p: usize, n: usize): void {
   memory.fill(p, 0, n << 3);
