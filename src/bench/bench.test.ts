@@ -18,7 +18,14 @@ const work = mkdtempSync(join(tmpdir(), 'spectroscope-bench-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 interface Results {
-  machine: { cores: number; node: string; chromium?: string; wasm_peak_gflops_per_core: number; wasm_peak_build: string };
+  machine: {
+    cores: number;
+    node: string;
+    chromium?: string;
+    wasm_peak_gflops_per_core: number;
+    wasm_peak_build: string;
+    chromium_wasm_peak_gflops_per_core?: number;
+  };
   records: {
     rows: number;
     cols: number;
@@ -52,6 +59,7 @@ describe('npm run bench (tiny shapes)', () => {
     for (const b of ['wasm-1', 'wasm-threads', 'wasm-pool']) expect(timed.has(b), b).toBe(true);
     if (existsSync(DEFAULT_CHROMIUM)) {
       expect(res.machine.chromium).toMatch(/^\d+\./);
+      expect(res.machine.chromium_wasm_peak_gflops_per_core).toBeGreaterThan(0);
       for (const b of ['chromium-wasm-1', 'chromium-wasm-threads']) expect(timed.has(b), b).toBe(true);
     }
     for (const x of res.records) {

@@ -4,7 +4,7 @@
  * computation of one shape per request on the page's backends. Driven by browser-bench.ts.
  */
 import { spectrumScore } from '../core/spectrum.js';
-import { createLinalg, type Linalg } from '../engine/kernels/linalg.js';
+import { createLinalg, type Linalg, measureKernelPeak } from '../engine/kernels/linalg.js';
 import { createGpuGram, type GpuGram } from '../engine/webgpu/gram-gpu.js';
 import { benchMatrix, benchSeed, gpuSingularValues, median } from './bench-matrix.js';
 
@@ -17,11 +17,14 @@ export interface BrowserBenchRequest {
   backends: BrowserBackend[];
 }
 
-export type BrowserBenchResult = { backend: BrowserBackend; seconds: number; score: number; note?: string } | { backend: BrowserBackend; skipped: string };
+/** peakGflops: this engine's WASM arithmetic peak on one core (measureKernelPeak), for the WASM backends. */
+export type BrowserBenchResult =
+  { backend: BrowserBackend; seconds: number; score: number; note?: string; peakGflops?: number } | { backend: BrowserBackend; skipped: string };
 
 let single: Linalg | null = null;
 let threaded: Linalg | null = null;
 let gpu: { gram: GpuGram | null; why: string } | null = null;
+let peakGflops: number | null = null;
 
 /** The WebGPU Gram, or why there is none. A software adapter (SwiftShader in headless
  *  Chromium) computes right answers at ~0.2 GFLOP/s: it is never timed. */
@@ -65,7 +68,10 @@ async function run(req: BrowserBenchRequest): Promise<BrowserBenchResult[]> {
         : backend === 'chromium-webgpu'
           ? `Gram on ${gpu!.gram!.info}, eigenvalues on ${la.threads} WASM threads`
           : `${la.threads} threads inside the matrix`;
-    out.push({ backend, seconds: median(ts), score: spectrumScore(sv, rows, cols).score, ...(note ? { note } : {}) });
+    // Chromium's V8 is not Node's: its own peak, measured once, after the first timing.
+    if (backend !== 'chromium-webgpu') peakGflops ??= (await measureKernelPeak()).gflops;
+    const peak = backend === 'chromium-webgpu' ? {} : { peakGflops: peakGflops! };
+    out.push({ backend, seconds: median(ts), score: spectrumScore(sv, rows, cols).score, ...(note ? { note } : {}), ...peak });
   }
   return out;
 }
