@@ -7,7 +7,8 @@
  * Gram with the opt-in fma() TwoProduct where its self-test accepts it, the Gram of the same
  * matrix rounded to BF16 with and without the exact-product kernel, and where the Gram's time
  * goes (host scan, upload, GPU compute, read-back, host combine; once with each upload awaited),
- * and the plain f32 kernel's time for the diagnosis of the compensated ones.
+ * and, for the diagnosis of the compensated kernels, the plain f32 kernel's time and theirs with
+ * the inner loop kept rolled (rolledInnerLoop: an instruction-cache limit would show there).
  *
  *   node dist-cli/gpu-bench.mjs [--webgpu /path/to/webgpu/index.js (default: the dev dependency)]
  *                               [--shapes 4096x4096,...] [--out f.json] [--allow-software] [--no-torch]
@@ -56,7 +57,7 @@ async function timedGram(gpu: GpuGram, w: Float32Array, r: number, c: number): P
 function gramTable(rows: Record<string, unknown>[]): string {
   const f = (x: unknown) => (typeof x === 'number' ? x.toFixed(3) : '–');
   const head =
-    'shape | Gram | host scan | upload | GPU compute wait | read-back wait | host combine | synced: upload wait / compute wait | plain f32 | BF16 exact / general | fma';
+    'shape | Gram | host scan | upload | GPU compute wait | read-back wait | host combine | synced: upload wait / compute wait | plain f32 | BF16 exact / general | rolled: Gram / BF16 exact | fma';
   const lines = [head, head.replace(/[^|]/g, '-')];
   for (const r of rows) {
     const p = (r.webgpu_gram_phases ?? {}) as Record<string, number>;
@@ -73,6 +74,7 @@ function gramTable(rows: Record<string, unknown>[]): string {
         `${f(q.uploadWaitSeconds)} / ${f(q.computeWaitSeconds)}`,
         f(r.webgpu_plain_f32_gram_seconds),
         `${f(r.webgpu_bf16_exact_gram_seconds)} / ${f(r.webgpu_bf16_general_gram_seconds)}`,
+        `${f(r.webgpu_rolled_gram_seconds)} / ${f(r.webgpu_rolled_bf16_exact_gram_seconds)}`,
         f(r.webgpu_fma_gram_seconds),
       ].join(' | '),
     );
@@ -139,6 +141,9 @@ async function main() {
   // Plain f32 sums (1 multiply-add per product, wrong in the last digits): a diagnosis only. If it
   // is not many times faster than the compensated kernels, what limits them is not arithmetic.
   const gpuF32 = gpu?.device ? await createGpuGram(gpu.device, { precision: 'f32' }) : null;
+  // Both kernels with their inner loop kept rolled: the same sums. Much faster than the default
+  // would mean that the fully unrolled loop overflows the GPU's instruction cache.
+  const gpuRolled = gpu?.device ? await createGpuGram(gpu.device, { rolledInnerLoop: true }) : null;
   console.log(`webgpu: ${gpuInfo}; backend ${gpu ? 'ready' : 'NOT available (createGpuGram returned null)'}`);
   if (band)
     console.log(
@@ -182,6 +187,16 @@ async function main() {
           bf16_exact_vs_general_diff_over_max: maxRelativeError(exact.g, general.g),
         });
       }
+      if (gpuRolled) {
+        await gpuRolled.gram(matrix(256, 256, 1), 256, 256);
+        const general = await timedGram(gpuRolled, w, r, c);
+        const exact = await timedGram(gpuRolled, roundToBf16(Float32Array.from(w)), r, c);
+        Object.assign(rec, {
+          webgpu_rolled_gram_seconds: general.seconds,
+          webgpu_rolled_bf16_exact_gram_seconds: exact.seconds,
+          rolled_gram_diff_over_max: maxRelativeError(general.g, g),
+        });
+      }
       if (gpuFma) {
         await gpuFma.gram(matrix(256, 256, 1), 256, 256);
         const fma = await timedGram(gpuFma, w, r, c);
@@ -220,6 +235,7 @@ async function main() {
   gpuGeneral?.destroy();
   gpuSync?.destroy();
   gpuF32?.destroy();
+  gpuRolled?.destroy();
   gpu?.destroy();
   process.exit(0);
 }

@@ -99,6 +99,10 @@ export function checkReport(report) {
       if (c.exactChunks !== c.shortChunks) bad.push(`${c.name}: ${c.exactChunks} of ${c.chunks} chunks on the exact-product kernel, expected ${c.shortChunks}`);
     }
   }
+  for (const c of report.rolled ?? []) {
+    if (c.diff !== 0) bad.push(`rolled inner loop, ${c.name}: the Gram differs from the default's by ${c.diff} (the same sums must give 0)`);
+    if (c.exactChunks !== (c.name.startsWith('BF16') ? 1 : 0)) bad.push(`rolled inner loop, ${c.name}: ${c.exactChunks} chunks on the exact-product kernel`);
+  }
   for (const c of report.band?.cases ?? []) if (!(c.sigmaErr <= LIMITS.band)) bad.push(`GPU band reduction, ${c.name}: σ error ${c.sigmaErr} > ${LIMITS.band}`);
   return bad;
 }
@@ -130,6 +134,10 @@ export function formatReport(report) {
       `exact-product kernel (significands ≤ 12 bits): BF16 probe ${e(report.exact.probeErr)}; max|ΔG|/max|G| exact / general kernel, chunks on it: ${report.exact.cases
         .map((c) => `${c.name} ${e(c.gramErr)} / ${e(c.gramErrGeneral)}, ${c.exactChunks} of ${c.chunks}`)
         .join('; ')}`,
+    );
+  if (report.rolled)
+    lines.push(
+      `rolled inner loop (gpu-bench's instruction-cache diagnosis), max|ΔG|/max|G| vs the default: ${report.rolled.map((c) => `${c.name} ${e(c.diff)}`).join(', ')}`,
     );
   if (report.band?.cases.length)
     lines.push(`GPU dense → band reduction (experimental), max|Δσ|/σmax vs WASM: ${report.band.cases.map((c) => `${c.name} ${e(c.sigmaErr)}`).join(', ')}`);

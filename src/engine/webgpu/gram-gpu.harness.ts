@@ -62,6 +62,8 @@ export interface HarnessReport {
   fma?: { accepted: boolean; cases: { name: string; gramErr: number }[] };
   /** The exact-product kernel (inputs with short significands, BF16/F16 weights). */
   exact?: ExactReport;
+  /** rolledInnerLoop: true against the default, per case: max|ΔG|/max|G| (the same sums: 0) and exact-kernel chunks. */
+  rolled?: { name: string; diff: number; exactChunks: number }[];
 }
 
 export interface ExactCase {
@@ -332,6 +334,23 @@ window.runGramHarness = async (): Promise<HarnessReport> => {
   gpuFma?.destroy();
   const exactChunksOnF32 = gpu.stats.exactChunks - exactChunksBefore;
 
+  // The inner loop kept rolled (gpu-bench's instruction-cache diagnosis): the very same sums, on
+  // both kernels (f32 inputs: the general one; BF16: the exact-product one).
+  const gpuRolled = await createGpuGram(undefined, { allowFallbackAdapter: true, rolledInnerLoop: true });
+  if (!gpuRolled) throw new Error('createGpuGram({ rolledInnerLoop: true }) returned null: its self-test rejected the rolled kernels');
+  const rolled: { name: string; diff: number; exactChunks: number }[] = [];
+  for (const [name, rows, cols, w] of [
+    ['tall gaussian', 256, 96, gaussian(256, 96, 1)],
+    ['wide gaussian', 72, 256, gaussian(72, 256, 2)],
+    ['square 130 (3 tiles, padding)', 130, 130, gaussian(130, 130, 3)],
+    ['BF16 gaussian', 256, 96, roundToBf16(gaussian(256, 96, 21))],
+  ] as const) {
+    const before = gpuRolled.stats.exactChunks;
+    const g = await gpuRolled.gram(w, rows, cols);
+    rolled.push({ name, diff: maxRelativeError(g, await gpu.gram(w, rows, cols)), exactChunks: gpuRolled.stats.exactChunks - before });
+  }
+  gpuRolled.destroy();
+
   // Short significands: exact products, so the cheaper kernel; 13 bits is one too many.
   const general = (await createGpuGram(undefined, { allowFallbackAdapter: true, exactProducts: false }))!;
   const exactCases: ExactCase[] = [];
@@ -430,6 +449,7 @@ window.runGramHarness = async (): Promise<HarnessReport> => {
     softwareRefusedByDefault,
     fma,
     exact,
+    rolled,
   };
 };
 

@@ -44,6 +44,16 @@ describe.skipIf(!haveChromium)('WebGPU Gram (headless Chromium)', () => {
     for (const c of report.fma!.cases) expect(c.gramErr, `fma: ${c.name}`).toBeLessThanOrEqual(LIMITS.gram);
   });
 
+  it('gives the very same Gram with the inner loop kept rolled (rolledInnerLoop), on the general and the exact-product kernel', ({ skip }) => {
+    if (report.skipped) skip(report.skipped);
+    expect(report.rolled!.map((c) => [c.name, c.diff, c.exactChunks])).toEqual([
+      ['tall gaussian', 0, 0],
+      ['wide gaussian', 0, 0],
+      ['square 130 (3 tiles, padding)', 0, 0],
+      ['BF16 gaussian', 0, 1],
+    ]);
+  });
+
   it('runs BF16/F16-valued chunks (significands ≤ 12 bits) through the exact-product kernel, chosen per chunk, as exactly as the general one', ({ skip }) => {
     if (report.skipped) skip(report.skipped);
     const exact = report.exact!;

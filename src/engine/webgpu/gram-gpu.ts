@@ -46,6 +46,12 @@ export interface GpuGramOptions {
   exactProducts?: boolean;
   /** Wait for each upload to reach the GPU before dispatching on it, so that `stats` tells transfer from compute (gpu-bench). */
   syncUploads?: boolean;
+  /**
+   * Keep the kernels' inner loop from being unrolled completely (ROLLED_INNER in
+   * gram-gpu.wgsl.ts): the same sums, possibly a different speed. Default false; gpu-bench times
+   * both, to tell whether the unrolled kernel is bound by its instruction cache.
+   */
+  rolledInnerLoop?: boolean;
 }
 
 /** Where a GpuGram's time went, summed over its life (each field only grows). */
@@ -241,11 +247,12 @@ class GpuGramImpl implements GpuGram {
     const pipeline = (label: string, constants: Record<string, number>) =>
       device.createComputePipelineAsync({ label, layout, compute: { module, entryPoint: 'main', constants } });
     const compensated = precision !== 'f32';
+    const rolled = options.rolledInnerLoop ? 1 : 0;
     this.pipelines = Promise.all([
-      pipeline('gram', { COMPENSATED: compensated ? 1 : 0, FMA_PRODUCT: precision === 'compensated-fma' ? 1 : 0 }),
+      pipeline('gram', { COMPENSATED: compensated ? 1 : 0, FMA_PRODUCT: precision === 'compensated-fma' ? 1 : 0, ROLLED_INNER: rolled }),
       // Optional: where it fails to build, every chunk takes the general kernel.
       compensated && options.exactProducts !== false
-        ? pipeline('gram, exact products', { COMPENSATED: 1, EXACT_PRODUCTS: 1 }).catch((e: Error) => {
+        ? pipeline('gram, exact products', { COMPENSATED: 1, EXACT_PRODUCTS: 1, ROLLED_INNER: rolled }).catch((e: Error) => {
             console.warn(`WebGPU Gram's exact-product kernel failed to compile (${e.message}); BF16/F16 weights take the general kernel.`);
             return null;
           })

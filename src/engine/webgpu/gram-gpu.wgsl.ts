@@ -70,6 +70,13 @@ override FMA_PRODUCT: bool = false;
 // Every product of the bound chunk is exact in f32 (significands of at most 12 bits): see
 // EXACT PRODUCTS above. The host sets it per chunk.
 override EXACT_PRODUCTS: bool = false;
+// The inner loop's trip count as the compiler sees it. By default TK, a constant: a compiler may
+// then unroll all TK steps, which in the general kernel is ~16 × 4 × 4 × ~33 ≈ 8 k instructions
+// (~130 KB of machine code), more than a GPU's instruction caches hold. With ROLLED_INNER it is
+// TK plus the opaque zero, which no compiler can unroll completely. A diagnosis for gpu-bench:
+// the H100 ran the Gram at ~10 % of its instruction bound for reasons not yet seen, and an
+// instruction-cache-bound loop would look exactly like that. Same arithmetic, same sums.
+override ROLLED_INNER: bool = false;
 
 const TILE: u32 = ${TILE}u;
 const TK: u32 = ${TK}u;
@@ -215,7 +222,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       Bs[dt * TILE + di] = loadX(t + dt, j0 + di);
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < TK; kk++) {
+    var kkEnd = TK;
+    if (ROLLED_INNER) {
+      kkEnd = TK + P.opaqueZero;
+    }
+    for (var kk = 0u; kk < kkEnd; kk++) {
       let o = kk * TILE;
       let a = vec4<f32>(As[o + ty], As[o + ty + 16u], As[o + ty + 32u], As[o + ty + 48u]);
       let b = vec4<f32>(Bs[o + tx], Bs[o + tx + 16u], Bs[o + tx + 32u], Bs[o + tx + 48u]);
