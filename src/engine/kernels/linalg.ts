@@ -43,7 +43,9 @@
 //     result element is computed by one thread in the same order as with one thread, so the
 //     singular values are bit-identical for any thread count. The panel's vector work
 //     (one-stage), the panel factorisation and T (two-stage), tqlrat and the scaling stay
-//     serial.
+//     serial; the two-stage panel factorisation overlaps the previous panel's SYR2K (a
+//     look-ahead: the rows of the next panel are updated first, then the owner factors them
+//     while the helpers update the rest; 1.6 % faster at 4096² on 2 threads, 5 of 5 runs).
 //   * Synchronisation: a control block in the shared memory; per parallel job the owner
 //     bumps a generation counter and notifies, does its share, then waits for a done count
 //     (memory.atomic.wait32 in 1 ms slices after a short spin; helpers spin, then sleep on the

@@ -324,6 +324,7 @@ function syrkChunk(pk: usize, k: i32, pc: i32, g: usize): bool {
   store<u32>(args, <u32>g, 16);
   store<i32>(args, (k + 3) >> 2, 24);
   store<i32>(args, MCG, 28);
+  store<i32>(args, 0, 32);
   return run(JOB_SYRK);
 }
 
@@ -821,6 +822,12 @@ function packPair(vj: usize, wj: usize, m: i32, s: i32, nb: i32, xa: usize, yb: 
 /** Leading m×m block (lower triangle) −= V Wᵀ + W Vᵀ from the operands packPair built: the
  *  threaded SYR2K job. False when a helper thread failed. */
 function syr2kPacked(a: usize, m: i32, nb: i32, xa: usize, yb: usize): bool {
+  syr2kArgs(a, nb, xa, yb, 0, (m + 3) >> 2);
+  return run(JOB_SYR2K);
+}
+
+/** The SYR2K job's arguments for the row micro-panels [g0, g1) of the lower triangle at a. */
+function syr2kArgs(a: usize, nb: i32, xa: usize, yb: usize, g0: i32, g1: i32): void {
   const pc = 2 * nb;
   const pb = (<usize>pc) << 5;
   const args = argBase();
@@ -829,9 +836,9 @@ function syr2kPacked(a: usize, m: i32, nb: i32, xa: usize, yb: usize): bool {
   store<u32>(args, <u32>pb, 8);
   store<i32>(args, pc, 12);
   store<u32>(args, <u32>a, 16);
-  store<i32>(args, (m + 3) >> 2, 24);
+  store<i32>(args, g1, 24);
   store<i32>(args, max(4, <i32>(<usize>(256 << 10) / pb)), 28); // column block of Y: ~256 KiB, in L2
-  return run(JOB_SYR2K);
+  store<i32>(args, g0, 32);
 }
 
 /**
@@ -1154,41 +1161,12 @@ export function reduceToBand(a: usize, n: i32, work: usize): void {
   const ap = bandBuf(work, np, b, nt, B_SCRATCH);
   const parts = bandBuf(work, np, b, nt, B_PARTS);
   let top = n - 1;
+  if (top >= b + 1) factorBandPanel(a, top, b, np, v, vp, tau, tm, z);
   while (top >= b + 1) {
     const r0 = max(b + 1, top - b + 1);
-    const nb = top - r0 + 1; // reflectors in this panel
+    const nb = top - r0 + 1; // reflectors in this panel (factored: V, τ, T and VP are ready)
     const bq = (nb + 3) >> 2;
     const m = r0; // order of the leading block they act on
-    memory.fill(v, 0, <usize>(bq << 2) * vs);
-    bandPanel(a, r0, top, b, v, np, tau);
-
-    // T (nb × nb, upper, row-major b): T[j][j] = τ_j, T[0..j)[j] = −τ_j T[0..j)[0..j) (Vᵀ v_j)[0..j)
-    for (let j = 0; j < nb; j++) {
-      const tj = load<f64>(tau + ((<usize>j) << 3));
-      const vj = v + <usize>j * vs;
-      const len = top - j - b + 1;
-      for (let l = 0; l < j; l++) store<f64>(z + ((<usize>l) << 3), dotN(v + <usize>l * vs, vj, len));
-      for (let i = 0; i < j; i++) {
-        let s = 0.0;
-        for (let l = i; l < j; l++) s += load<f64>(tm + ((<usize>(i * b + l)) << 3)) * load<f64>(z + ((<usize>l) << 3));
-        store<f64>(tm + ((<usize>(i * b + j)) << 3), -tj * s);
-      }
-      store<f64>(tm + ((<usize>(j * b + j)) << 3), tj);
-    }
-
-    // AV: pack V by groups of four vectors (p-major), then the threaded symmetric product.
-    for (let q = 0; q < bq; q++) {
-      let dst = vp + <usize>q * ((<usize>m) << 5);
-      const s0 = v + <usize>(4 * q) * vs;
-      for (let c = 0; c < m; c++) {
-        const o = (<usize>c) << 3;
-        store<f64>(dst, load<f64>(s0 + o));
-        store<f64>(dst, load<f64>(s0 + vs + o), 8);
-        store<f64>(dst, load<f64>(s0 + 2 * vs + o), 16);
-        store<f64>(dst, load<f64>(s0 + 3 * vs + o), 24);
-        dst += 32;
-      }
-    }
     const args = argBase();
     store<u32>(args, <u32>a);
     store<i32>(args, m, 4);
@@ -1224,8 +1202,62 @@ export function reduceToBand(a: usize, n: i32, work: usize): void {
     // W = X − ½ V M and the packed operands X = −[V W], Y = [W V] (threaded job), then
     // A[0..m) −= V Wᵀ + W Vᵀ (the threaded SYR2K).
     if (!run(JOB_BAND_W)) return;
-    if (!syr2kPacked(a, m, nb, xa, yb)) return;
-    top = r0 - 1;
+    const next = r0 - 1; // the next panel's top row
+    if (next >= b + 1) {
+      // Look-ahead: the SYR2K of the micro-panels that hold the next panel's rows first (every
+      // thread), then the rest on the helpers while this thread factors the next panel (serial
+      // work that would otherwise leave them idle), then its share of what is left. The two
+      // parts touch disjoint rows, and each tile is computed as before: bit-identical results.
+      const split = max(b + 1, next - b + 1) >> 2;
+      syr2kArgs(a, nb, xa, yb, split, (m + 3) >> 2);
+      if (!run(JOB_SYR2K)) return;
+      syr2kArgs(a, nb, xa, yb, 0, split);
+      startJob(JOB_SYR2K);
+      factorBandPanel(a, next, b, np, v, vp, tau, tm, z);
+      if (!finishJob(JOB_SYR2K)) return;
+    } else if (!syr2kPacked(a, m, nb, xa, yb)) return;
+    top = next;
+  }
+}
+
+/** The panel step of reduceToBand whose top row is `top`: its reflectors (bandPanel: V, τ, and
+ *  rows top … r0 reduced to the band), T, and V packed for the symmetric product (VP). Reads
+ *  and writes only rows r0 … top of a, and the buffers it names. */
+function factorBandPanel(a: usize, top: i32, b: i32, np: i32, v: usize, vp: usize, tau: usize, tm: usize, z: usize): void {
+  const vs = (<usize>np) << 3;
+  const r0 = max(b + 1, top - b + 1);
+  const nb = top - r0 + 1;
+  const bq = (nb + 3) >> 2;
+  const m = r0;
+  memory.fill(v, 0, <usize>(bq << 2) * vs);
+  bandPanel(a, r0, top, b, v, np, tau);
+
+  // T (nb × nb, upper, row-major b): T[j][j] = τ_j, T[0..j)[j] = −τ_j T[0..j)[0..j) (Vᵀ v_j)[0..j)
+  for (let j = 0; j < nb; j++) {
+    const tj = load<f64>(tau + ((<usize>j) << 3));
+    const vj = v + <usize>j * vs;
+    const len = top - j - b + 1;
+    for (let l = 0; l < j; l++) store<f64>(z + ((<usize>l) << 3), dotN(v + <usize>l * vs, vj, len));
+    for (let i = 0; i < j; i++) {
+      let s = 0.0;
+      for (let l = i; l < j; l++) s += load<f64>(tm + ((<usize>(i * b + l)) << 3)) * load<f64>(z + ((<usize>l) << 3));
+      store<f64>(tm + ((<usize>(i * b + j)) << 3), -tj * s);
+    }
+    store<f64>(tm + ((<usize>(j * b + j)) << 3), tj);
+  }
+
+  // AV: pack V by groups of four vectors (p-major), then the threaded symmetric product.
+  for (let q = 0; q < bq; q++) {
+    let dst = vp + <usize>q * ((<usize>m) << 5);
+    const s0 = v + <usize>(4 * q) * vs;
+    for (let c = 0; c < m; c++) {
+      const o = (<usize>c) << 3;
+      store<f64>(dst, load<f64>(s0 + o));
+      store<f64>(dst, load<f64>(s0 + vs + o), 8);
+      store<f64>(dst, load<f64>(s0 + 2 * vs + o), 16);
+      store<f64>(dst, load<f64>(s0 + 3 * vs + o), 24);
+      dst += 32;
+    }
   }
 }
 
@@ -1408,6 +1440,16 @@ function guidedSplit(groups: i32, t: i32, chunks: i32): i32 {
   return min(groups, <i32>(<f64>groups * sqrt<f64>(1.0 - rest * rest) + 0.5));
 }
 
+/** guidedSplit for the row micro-panels [g0, g1) of a lower triangle (work up to G ∝ G² − g0²). */
+function guidedRange(g0: i32, g1: i32, t: i32, chunks: i32): i32 {
+  if (t <= 0) return g0;
+  if (t >= chunks) return g1;
+  const rest = 1.0 - <f64>t / <f64>chunks;
+  const lo = <f64>g0 * <f64>g0;
+  const hi = <f64>g1 * <f64>g1;
+  return min(g1, max(g0, <i32>(sqrt<f64>(lo + (hi - lo) * (1.0 - rest * rest)) + 0.5)));
+}
+
 function evenSplit(n: i32, t: i32, nt: i32): i32 {
   return <i32>((<i64>n * <i64>t) / <i64>nt);
 }
@@ -1453,9 +1495,10 @@ function runJob(args: usize, job: i32, tid: i32, nt: i32): void {
       pc = load<i32>(args, 12),
       c = load<u32>(args, 16);
     const blk = load<i32>(args, 28);
-    const chunks = min(groups, CHUNKS_PER_THREAD * nt);
+    const g0 = load<i32>(args, 32); // row micro-panels [g0, groups)
+    const chunks = min(groups - g0, CHUNKS_PER_THREAD * nt);
     for (let i = 0, k = claim(args, nt, 0); k < chunks; k = claim(args, nt, ++i)) {
-      syrkRange(ap, bp, pb, pc, c, guidedSplit(groups, k, chunks), guidedSplit(groups, k + 1, chunks), blk);
+      syrkRange(ap, bp, pb, pc, c, guidedRange(g0, groups, k, chunks), guidedRange(g0, groups, k + 1, chunks), blk);
     }
   } else if (job == JOB_BAND_X || job == JOB_BAND_W) {
     const work = load<u32>(args, 28);
@@ -1502,12 +1545,23 @@ function runJob(args: usize, job: i32, tid: i32, nt: i32): void {
 
 /** Runs job (arguments at argBase()) on all threads. False when a helper failed. */
 function run(job: i32): bool {
+  startJob(job);
+  return finishJob(job);
+}
+
+/** run() in two halves, so that the owner can do other work in between while the helpers
+ *  start on the job (its arguments must stay as they are until finishJob returns). */
+function startJob(job: i32): void {
+  if (thrN > 1 && thrFailed == 0) fork(job);
+}
+
+/** The owner's share of a job startJob posted (all of it when single-threaded), then the join. */
+function finishJob(job: i32): bool {
   if (thrN <= 1) {
     runJob(ARGS_LOCAL, job, 0, 1);
     return true;
   }
   if (thrFailed != 0) return false;
-  fork(job);
   runJob(thrCtl + C_ARGS, job, 0, thrN);
   return join();
 }
