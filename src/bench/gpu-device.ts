@@ -8,7 +8,8 @@
  * matrix rounded to BF16 with and without the exact-product kernel, and where the Gram's time
  * goes (host scan, upload, GPU compute, read-back, host combine; once with each upload awaited),
  * and, for the diagnosis of the compensated kernels, the plain f32 kernel's time and theirs with
- * the inner loop kept rolled (rolledInnerLoop: an instruction-cache limit would show there).
+ * the inner loop kept rolled (rolledInnerLoop: an instruction-cache limit would show there), the
+ * latter for the GPU band reduction's kernels too.
  *
  *   node dist-cli/gpu-bench.mjs [--webgpu /path/to/webgpu/index.js (default: the dev dependency)]
  *                               [--shapes 4096x4096,...] [--out f.json] [--allow-software] [--no-torch]
@@ -57,7 +58,7 @@ async function timedGram(gpu: GpuGram, w: Float32Array, r: number, c: number): P
 function gramTable(rows: Record<string, unknown>[]): string {
   const f = (x: unknown) => (typeof x === 'number' ? x.toFixed(3) : '–');
   const head =
-    'shape | Gram | host scan | upload | GPU compute wait | read-back wait | host combine | synced: upload wait / compute wait | plain f32 | BF16 exact / general | rolled: Gram / BF16 exact | fma';
+    'shape | Gram | host scan | upload | GPU compute wait | read-back wait | host combine | synced: upload wait / compute wait | plain f32 | BF16 exact / general | rolled: Gram / BF16 exact | fma | GPU band: default / rolled';
   const lines = [head, head.replace(/[^|]/g, '-')];
   for (const r of rows) {
     const p = (r.webgpu_gram_phases ?? {}) as Record<string, number>;
@@ -76,6 +77,7 @@ function gramTable(rows: Record<string, unknown>[]): string {
         `${f(r.webgpu_bf16_exact_gram_seconds)} / ${f(r.webgpu_bf16_general_gram_seconds)}`,
         `${f(r.webgpu_rolled_gram_seconds)} / ${f(r.webgpu_rolled_bf16_exact_gram_seconds)}`,
         f(r.webgpu_fma_gram_seconds),
+        `${f(r.gpu_band_eigen_seconds)} / ${f(r.gpu_band_rolled_eigen_seconds)}`,
       ].join(' | '),
     );
   }
@@ -130,6 +132,7 @@ async function main() {
   const gpu = dawn ? await createGpuGram(undefined, { allowFallbackAdapter: values['allow-software'] ?? false }) : null;
   if (dawn) gpuInfo = (await nodeGpuAdapterInfo(true)) ?? 'no adapter';
   const band = gpu?.device ? await createGpuBandReduction(gpu.device) : null;
+  const bandRolled = gpu?.device ? await createGpuBandReduction(gpu.device, { rolledInnerLoop: true }) : null;
   // The opt-in fma() TwoProduct (gram-gpu.wgsl.ts) on the same device, timed next to the default;
   // null where its self-test finds fma unfused.
   const gpuFma = gpu?.device ? await createGpuGram(gpu.device, { precision: 'compensated-fma' }) : null;
@@ -215,6 +218,13 @@ async function main() {
           gpu_band_host_seconds: times.hostSeconds,
           gpu_band_sigma_error_over_smax: worst,
         });
+        if (bandRolled) {
+          const t5 = performance.now();
+          const sr = await bandRolled.singularValues(g, Math.min(r, c), linalg);
+          let diff = 0;
+          for (let i = 0; i < sr.length; i++) diff = Math.max(diff, Math.abs(sr[i]! - sb[i]!));
+          Object.assign(rec, { gpu_band_rolled_eigen_seconds: (performance.now() - t5) / 1000, gpu_band_rolled_sigma_diff: diff });
+        }
       }
       if (r * c <= wasmCheckMax) {
         const t3 = performance.now();

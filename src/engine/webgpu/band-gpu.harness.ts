@@ -23,6 +23,8 @@ export interface BandReport {
   cases: BandCase[];
   /** bandSelfTest's error (known eigenvalues). */
   probeErr?: number;
+  /** max|Δσ| between rolledInnerLoop: true and the default on one Gram (the same sums: 0). */
+  rolledDiff?: number;
 }
 
 declare global {
@@ -55,6 +57,7 @@ window.runBandHarness = async (orders = [1, 20, 33, 64, 97, 150]) => {
   const linalg = await createLinalg();
   const cases: BandCase[] = [];
   let probeErr: number | undefined;
+  let rolledDiff: number | undefined;
   try {
     probeErr = await bandSelfTest(red, linalg);
     for (const k of orders) {
@@ -76,6 +79,16 @@ window.runBandHarness = async (orders = [1, 20, 33, 64, 97, 150]) => {
       for (let i = 0; i < k; i++) err = Math.max(err, Math.abs(got[i]! - want[i]!) / want[0]!);
       cases.push({ name: `Gram of order ${k}, uploaded 10 rows at a time`, k, sigmaErr: err, gpuSeconds: 0, hostSeconds: 0 });
     }
+    // The inner loops kept rolled (gpu-bench's instruction-cache diagnosis): the very same σ.
+    {
+      const k = 97;
+      const g = gram(k + 40, k, 3, k);
+      const want = await red.singularValues(g, k, linalg);
+      const got = await (await createGpuBandReduction(gpu.device, { rolledInnerLoop: true })).singularValues(g, k, linalg);
+      let diff = 0;
+      for (let i = 0; i < k; i++) diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
+      rolledDiff = diff;
+    }
     // Already diagonal: every panel is zero, every reflector the identity (τ = 0).
     const k = 70;
     const g = new Float64Array(k * k);
@@ -88,5 +101,5 @@ window.runBandHarness = async (orders = [1, 20, 33, 64, 97, 150]) => {
     gpu.destroy();
     linalg.dispose();
   }
-  return { cases, probeErr };
+  return { cases, probeErr, rolledDiff };
 };

@@ -44,13 +44,17 @@ export interface GpuBandReduction {
 export interface GpuBandOptions {
   /** Matrix entries uploaded at once (default UPLOAD_PAIRS, rounded down to whole rows). Tests use it to force several chunks. */
   uploadPairs?: number;
+  /** Keep symm's and syr2k's inner loops from being unrolled completely (ROLLED_INNER in
+   *  band-gpu.wgsl.ts): the same sums, for gpu-bench to time against the default. */
+  rolledInnerLoop?: boolean;
 }
 
 /** The reduction on `device`: a GpuGram's (one device per worker; the GpuGram chose the adapter
  *  and owns the device). */
 export async function createGpuBandReduction(device: GPUDevice, options: GpuBandOptions = {}): Promise<GpuBandReduction> {
   const module = device.createShaderModule({ code: BAND_WGSL, label: 'band' });
-  const pipeline = (entryPoint: string) => device.createComputePipelineAsync({ label: entryPoint, layout: 'auto', compute: { module, entryPoint } });
+  const constants = { ROLLED_INNER: options.rolledInnerLoop ? 1 : 0 };
+  const pipeline = (entryPoint: string) => device.createComputePipelineAsync({ label: entryPoint, layout: 'auto', compute: { module, entryPoint, constants } });
   const [gather, symm, ysum, syr2k] = await Promise.all([pipeline('gather'), pipeline('symm'), pipeline('ysum'), pipeline('syr2k')]);
   const uploadPairs = options.uploadPairs ?? UPLOAD_PAIRS;
   return { singularValues: (g, k, linalg, times) => reduce(device, { gather, symm, ysum, syr2k }, g, k, linalg, uploadPairs, times) };

@@ -24,6 +24,10 @@ export const BAND_B = 32;
 
 export const BAND_WGSL = /* wgsl */ `
 const B: u32 = ${BAND_B}u;
+// symm's and syr2k's inner loops with a trip count no compiler can see (the opaque zero added):
+// they are then not unrolled completely. The same sums; gpu-bench times both (the Gram's
+// ROLLED_INNER in gram-gpu.wgsl.ts says why).
+override ROLLED_INNER: bool = false;
 
 struct Params {
   k: u32,      // order; A is k×k, row-major
@@ -131,7 +135,11 @@ fn symm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       Vs[e] = operand(vv);
     }
     workgroupBarrier();
-    for (var t = 0u; t < TP; t++) {
+    var tEnd = TP;
+    if (ROLLED_INNER) {
+      tEnd = TP + Q.opaqueZero;
+    }
+    for (var t = 0u; t < tEnd; t++) {
       let a0 = As[lid.y * TP + t];
       let a1 = As[(lid.y + 16u) * TP + t];
       let v0 = Vs[t * B + lid.x];
@@ -197,7 +205,11 @@ fn syr2k(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid
     if (j0 + r < Q.m) { vj = V[(j0 + r) * B + c]; wj = W[(j0 + r) * B + c]; }
     Vi[li] = operand(vi); Wi[li] = operand(wi); Vj[li] = operand(vj); Wj[li] = operand(wj);
     workgroupBarrier();
-    for (var t = 0u; t < TC; t++) {
+    var tEnd = TC;
+    if (ROLLED_INNER) {
+      tEnd = TC + Q.opaqueZero;
+    }
+    for (var t = 0u; t < tEnd; t++) {
       let a0 = lid.y * TC + t;
       let a1 = (lid.y + 16u) * TC + t;
       let b0 = lid.x * TC + t;

@@ -103,6 +103,8 @@ export function checkReport(report) {
     if (c.diff !== 0) bad.push(`rolled inner loop, ${c.name}: the Gram differs from the default's by ${c.diff} (the same sums must give 0)`);
     if (c.exactChunks !== (c.name.startsWith('BF16') ? 1 : 0)) bad.push(`rolled inner loop, ${c.name}: ${c.exactChunks} chunks on the exact-product kernel`);
   }
+  if (report.band && !report.band.skipped && report.band.rolledDiff !== 0)
+    bad.push(`GPU band reduction with rolled inner loops: σ differs from the default's by ${report.band.rolledDiff} (the same sums must give 0)`);
   for (const c of report.band?.cases ?? []) if (!(c.sigmaErr <= LIMITS.band)) bad.push(`GPU band reduction, ${c.name}: σ error ${c.sigmaErr} > ${LIMITS.band}`);
   return bad;
 }

@@ -90,6 +90,7 @@ describe.skipIf(!haveChromium)('WebGPU Gram (headless Chromium)', () => {
     expect(report.band?.cases.length).toBe(8);
     for (const c of report.band!.cases) expect(c.sigmaErr, c.name).toBeLessThanOrEqual(LIMITS.band);
     expect(report.band!.probeErr, 'self-test probe (known eigenvalues)').toBeLessThanOrEqual(LIMITS.band);
+    expect(report.band!.rolledDiff, 'rolled inner loops: the same σ').toBe(0);
   });
 
   it('self-test separates compensated from plain f32; errors surface as GpuGramError codes', ({ skip }) => {
