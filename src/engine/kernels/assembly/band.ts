@@ -23,8 +23,9 @@
 // Householder reflectors, hence backward stable: the eigenvalues of the resulting
 // tridiagonal are those of A + δA with ‖δA‖ ~ c·ε·‖A‖.
 //
-// Threads (the shared-memory build): sweeps are dealt round-robin, sweep j to thread j mod nt,
-// and pipelined. Step k of sweep j (s = j+1+k·b) works on the diagonal block D = [s, s+b)² and
+// Threads (the shared-memory build): sweeps are dealt round-robin in groups of GROUP, group g
+// to thread g mod nt, and pipelined (each thread runs its group as a wavefront: bandSweeps).
+// Step k of sweep j (s = j+1+k·b) works on the diagonal block D = [s, s+b)² and
 // the block below it, rows [s+b, s+2b) × columns [s, s+b) (step 0 also on column s−1 of rows
 // [s, s+b)): all in columns < s+b. Step k+1 of sweep j−1 has D' = [s+b−1, s+2b−1)², which
 // overlaps D; step k+2 and every later one of sweep j−1 lie in columns ≥ s+2b−1, disjoint
@@ -56,9 +57,17 @@ function vecLen(be: i32): usize {
 /** Bytes between two threads' progress counters (one cache line each: no false sharing). */
 const PROGRESS_STRIDE: usize = 64;
 
-/** Bytes of one thread's scratch: four vectors, then its progress counter. */
+/** Sweeps a thread runs together, as a wavefront (see bandSweeps). */
+const GROUP: i32 = 8;
+
+/** Bytes of one sweep's state in a group: s, len, steps done, finished (i32), τ (f64), and
+ *  which of its two vectors holds the current reflector (i32). */
+const SLOT_STATE: usize = 32;
+
+/** Bytes of one thread's scratch: w, y, then two vectors per sweep of a group, the sweeps'
+ *  states, then its progress counter. */
 function threadScratchBytes(be: i32): usize {
-  return ((4 * vecLen(be)) << 3) + PROGRESS_STRIDE;
+  return ((<usize>(2 + 2 * GROUP) * vecLen(be)) << 3) + <usize>GROUP * SLOT_STATE + PROGRESS_STRIDE;
 }
 
 /** Bytes of scratch the stage needs for order n, half-bandwidth b on nt threads: the working
@@ -441,7 +450,7 @@ function threadScratch(n: i32, be: i32, work: usize, tid: i32): usize {
 /** Address of thread tid's progress counter (zeroed by the caller before the sweeps). */
 export function bandProgress(n: i32, b: i32, work: usize, tid: i32): usize {
   const be = effBand(n, b);
-  return threadScratch(n, be, work, tid) + ((4 * vecLen(be)) << 3);
+  return threadScratch(n, be, work, tid) + threadScratchBytes(be) - PROGRESS_STRIDE;
 }
 
 /** Spins, then sleeps in 20 µs slices, until the i32 at p reaches target. False when the
@@ -460,9 +469,18 @@ function waitAtLeast(p: usize, target: i32, abort: usize, timeoutMs: i32): bool 
   }
 }
 
-/** Thread tid's share (of nt) of the chase: sweeps j ≡ tid (mod nt), in order, each step
- *  waiting for the previous sweep as explained at the top. With nt > 1, abort is the address
- *  of an i32 that becomes non-zero when another thread failed. False when it gave up. */
+/** Thread tid's share (of nt) of the chase: groups of GROUP consecutive sweeps, group g to
+ *  thread g mod nt, in order. A thread runs its group as a wavefront: in round r, sweep i of
+ *  the group does its step r − i, so each sweep stays one step behind the one before it, which
+ *  is all the ordering a step needs (see the top: step k of sweep j only needs step k + 1 of
+ *  sweep j − 1, and later steps of j − 1 are disjoint from it). The group's first sweep waits
+ *  for the previous group's last sweep (on the previous thread) as a lone sweep did before.
+ *  Why groups: consecutive sweeps touch nearly the same rows, so dealing single sweeps
+ *  round-robin moved every row between the cores' caches once per sweep (2 threads were no
+ *  faster than 1); a group keeps them in one core's cache for GROUP sweeps, and on one thread
+ *  the group's rows stay in L2 between sweeps. Every step sees the data it sees in the
+ *  one-thread, one-sweep-at-a-time order: results are bit-identical. With nt > 1, abort is the
+ *  address of an i32 that becomes non-zero when another thread failed. False when it gave up. */
 export function bandSweeps(n: i32, b: i32, work: usize, tid: i32, nt: i32, abort: usize, timeoutMs: i32): bool {
   const be = effBand(n, b);
   const wd = workDiags(n, be);
@@ -470,51 +488,83 @@ export function bandSweeps(n: i32, b: i32, work: usize, tid: i32, nt: i32, abort
   const ld: usize = W << 3; // a column steps by W doubles
   const a = work; // A[i][c] at a + 8·(i·W + c + W)
   const vl = vecLen(be) << 3;
-  let v = threadScratch(n, be, work, tid);
-  let u = v + vl;
-  const w = u + vl;
+  const scratch = threadScratch(n, be, work, tid);
+  const w = scratch;
   const y = w + vl;
+  const vecs = y + vl; // sweep i of the group: vectors at vecs + 2i·vl and vecs + (2i + 1)·vl
+  const states = vecs + <usize>(2 * GROUP) * vl;
   const steps = (n + be - 1) / be + 4; // > the steps of any sweep, + the lag
   const mine = bandProgress(n, b, work, tid);
   const prev = bandProgress(n, b, work, tid > 0 ? tid - 1 : nt - 1);
+  const sweeps = n - 2; // sweeps j with j + 2 < n
 
-  for (let j = tid; j + 2 < n; j += nt) {
-    // Progress of sweep j, published after each step: base + steps done; base + steps at the end.
-    const base = j * steps;
-    const prevBase = base - steps;
-    const waits = nt > 1 && j > 0;
-    // Step 0 starts by annihilating column j below the subdiagonal (rows j+1 .. j+len).
-    if (waits && !waitAtLeast(prev, prevBase + 2, abort, timeoutMs)) return false;
-    let len = be < n - 1 - j ? be : n - 1 - j;
-    const cp = a + ((<usize>(j + 1) * W + <usize>j + W) << 3); // A[j+1][j]
-    for (let i = 0; i < len; i++) store<f64>(v + ((<usize>i) << 3), load<f64>(cp + <usize>i * ld));
-    let tau = house(v, len);
-    store<f64>(cp, hBeta);
-    for (let i = 1; i < len; i++) store<f64>(cp + <usize>i * ld, 0);
-    let s = j + 1;
-    for (let t = 1; ; t++) {
-      // Two-sided update of the diagonal block [s, s+len).
-      const dp = a + ((<usize>s * W + <usize>s + W) << 3);
-      if (tau != 0) symUpdate(dp, ld, len, v, w, tau);
-      const s1 = s + be;
-      if (s1 >= n) break;
-      // Here len == be. Right-apply H to rows [s1, s1+m), create the bulge, and chase
-      // its first column one block down with the next reflector (left-applied).
-      const m = be < n - s1 ? be : n - s1;
-      const rp = a + ((<usize>s1 * W + <usize>s + W) << 3); // A[s1][s]
-      tau = chase(rp, ld, m, len, v, tau, u, w, y);
-      const tmp = v;
-      v = u;
-      u = tmp;
-      len = m;
-      s = s1;
-      // Step t − 1 (the block at the old s and the rows below it) is done; step t starts here.
-      if (ASC_FEATURE_THREADS && nt > 1) {
-        atomic.store<i32>(mine, base + t);
-        if (waits && !waitAtLeast(prev, prevBase + min(t + 2, steps), abort, timeoutMs)) return false;
-      }
+  for (let j0 = tid * GROUP; j0 < sweeps; j0 += nt * GROUP) {
+    const cnt = min(GROUP, sweeps - j0);
+    for (let i = 0; i < cnt; i++) {
+      store<i32>(states + <usize>i * SLOT_STATE, 0, 12); // not finished
+      store<i32>(states + <usize>i * SLOT_STATE, 0, 24); // the reflector in its first vector
     }
-    if (ASC_FEATURE_THREADS && nt > 1) atomic.store<i32>(mine, base + steps);
+    // Progress of the group's last sweep, published after each of its steps: base + steps done;
+    // base + steps at the end. The first sweep waits on the previous group's last sweep.
+    const last = j0 + cnt - 1;
+    const base = last * steps;
+    const prevBase = (j0 - 1) * steps;
+    const waits = nt > 1 && j0 > 0;
+    for (let r = 0; ; r++) {
+      let active = false;
+      for (let i = 0; i < cnt; i++) {
+        const k = r - i; // this round's step of sweep j0 + i
+        if (k < 0) {
+          active = true;
+          break; // the sweeps after it start in later rounds
+        }
+        const st = states + <usize>i * SLOT_STATE;
+        if (load<i32>(st, 12) != 0) continue; // finished
+        active = true;
+        const j = j0 + i;
+        if (i == 0 && waits && !waitAtLeast(prev, prevBase + min(k + 2, steps), abort, timeoutMs)) return false;
+        const v = vecs + <usize>(2 * i + load<i32>(st, 24)) * vl;
+        let s = 0;
+        let len = 0;
+        let tau = 0.0;
+        if (k == 0) {
+          // Step 0 starts by annihilating column j below the subdiagonal (rows j+1 .. j+len).
+          len = be < n - 1 - j ? be : n - 1 - j;
+          const cp = a + ((<usize>(j + 1) * W + <usize>j + W) << 3); // A[j+1][j]
+          for (let q = 0; q < len; q++) store<f64>(v + ((<usize>q) << 3), load<f64>(cp + <usize>q * ld));
+          tau = house(v, len);
+          store<f64>(cp, hBeta);
+          for (let q = 1; q < len; q++) store<f64>(cp + <usize>q * ld, 0);
+          s = j + 1;
+        } else {
+          s = load<i32>(st);
+          len = load<i32>(st, 4);
+          tau = load<f64>(st, 16);
+        }
+        // Two-sided update of the diagonal block [s, s+len).
+        const dp = a + ((<usize>s * W + <usize>s + W) << 3);
+        if (tau != 0) symUpdate(dp, ld, len, v, w, tau);
+        const s1 = s + be;
+        if (s1 >= n) {
+          store<i32>(st, 1, 12);
+          if (ASC_FEATURE_THREADS && nt > 1 && j == last) atomic.store<i32>(mine, base + steps);
+          continue;
+        }
+        // Here len == be. Right-apply H to rows [s1, s1+m), create the bulge, and chase its
+        // first column one block down with the next reflector (left-applied).
+        const m = be < n - s1 ? be : n - s1;
+        const rp = a + ((<usize>s1 * W + <usize>s + W) << 3); // A[s1][s]
+        const u = vecs + <usize>(2 * i + 1 - load<i32>(st, 24)) * vl;
+        tau = chase(rp, ld, m, len, v, tau, u, w, y);
+        store<i32>(st, 1 - load<i32>(st, 24), 24); // u holds the current reflector now
+        store<i32>(st, s1);
+        store<i32>(st, m, 4);
+        store<f64>(st, tau, 16);
+        // Step k of this sweep is done.
+        if (ASC_FEATURE_THREADS && nt > 1 && j == last) atomic.store<i32>(mine, base + k + 1);
+      }
+      if (!active) break;
+    }
   }
   return true;
 }
