@@ -1147,7 +1147,6 @@ function bandVectorParts(job: i32, work: usize, m: i32, np: i32, b: i32, nb: i32
 export function reduceToBand(a: usize, n: i32, work: usize): void {
   const b = bandB;
   const np = (n + 3) & ~3;
-  const vs = (<usize>np) << 3;
   const nt = max(thrN, 1);
   const v = bandBuf(work, np, b, nt, B_V);
   const av = bandBuf(work, np, b, nt, B_AV);
@@ -1246,7 +1245,7 @@ function factorBandPanel(a: usize, top: i32, b: i32, np: i32, v: usize, vp: usiz
     store<f64>(tm + ((<usize>(j * b + j)) << 3), tj);
   }
 
-  // AV: pack V by groups of four vectors (p-major), then the threaded symmetric product.
+  // V by groups of four vectors, p-major, as the symmetric product (AV) reads it.
   for (let q = 0; q < bq; q++) {
     let dst = vp + <usize>q * ((<usize>m) << 5);
     const s0 = v + <usize>(4 * q) * vs;
