@@ -38,10 +38,10 @@
 //     micro-panels; the two-stage reduction's symmetric product by row groups (left part)
 //     and column groups (right part), its vector work by the same 12 fixed parts (its one
 //     reduction, Vᵀ X, summed per part and then in part order) and its SYR2K by row
-//     micro-panels; the band → tridiagonal stage by groups of 8 sweeps dealt round-robin and
+//     micro-panels; the band → tridiagonal stage by groups of 16 sweeps dealt round-robin and
 //     pipelined (a sweep's step k waits until the previous sweep has done its step k+1: band.ts;
 //     single sweeps dealt round-robin moved every row between the cores' caches once per sweep,
-//     and 2 threads were no faster than 1: 0.30 s at order 4096, against 0.17 s now). Every
+//     and 2 threads were no faster than 1: 0.30 s at order 4096, against ~0.15 s now). Every
 //     result element is computed by one thread in the same order as with one thread, so the
 //     singular values are bit-identical for any thread count. The panel's vector work
 //     (one-stage), the panel factorisation and T (two-stage), tqlrat and the scaling stay
