@@ -53,9 +53,12 @@ export interface GpuBandOptions {
  *  and owns the device). */
 export async function createGpuBandReduction(device: GPUDevice, options: GpuBandOptions = {}): Promise<GpuBandReduction> {
   const module = device.createShaderModule({ code: BAND_WGSL, label: 'band' });
-  const constants = { ROLLED_INNER: options.rolledInnerLoop ? 1 : 0 };
-  const pipeline = (entryPoint: string) => device.createComputePipelineAsync({ label: entryPoint, layout: 'auto', compute: { module, entryPoint, constants } });
-  const [gather, symm, ysum, syr2k] = await Promise.all([pipeline('gather'), pipeline('symm'), pipeline('ysum'), pipeline('syr2k')]);
+  // ROLLED_INNER only where it is used (symm, syr2k), and only when asked: the default pipelines
+  // get no constants at all, as before the option existed.
+  const constants: Record<string, number> = options.rolledInnerLoop ? { ROLLED_INNER: 1 } : {};
+  const pipeline = (entryPoint: string, withConstants = false) =>
+    device.createComputePipelineAsync({ label: entryPoint, layout: 'auto', compute: { module, entryPoint, ...(withConstants ? { constants } : {}) } });
+  const [gather, symm, ysum, syr2k] = await Promise.all([pipeline('gather'), pipeline('symm', true), pipeline('ysum'), pipeline('syr2k', true)]);
   const uploadPairs = options.uploadPairs ?? UPLOAD_PAIRS;
   return { singularValues: (g, k, linalg, times) => reduce(device, { gather, symm, ysum, syr2k }, g, k, linalg, uploadPairs, times) };
 }

@@ -247,12 +247,13 @@ class GpuGramImpl implements GpuGram {
     const pipeline = (label: string, constants: Record<string, number>) =>
       device.createComputePipelineAsync({ label, layout, compute: { module, entryPoint: 'main', constants } });
     const compensated = precision !== 'f32';
-    const rolled = options.rolledInnerLoop ? 1 : 0;
+    // ROLLED_INNER only when asked: the default pipelines keep exactly their former constants.
+    const rolled: Record<string, number> = options.rolledInnerLoop ? { ROLLED_INNER: 1 } : {};
     this.pipelines = Promise.all([
-      pipeline('gram', { COMPENSATED: compensated ? 1 : 0, FMA_PRODUCT: precision === 'compensated-fma' ? 1 : 0, ROLLED_INNER: rolled }),
+      pipeline('gram', { COMPENSATED: compensated ? 1 : 0, FMA_PRODUCT: precision === 'compensated-fma' ? 1 : 0, ...rolled }),
       // Optional: where it fails to build, every chunk takes the general kernel.
       compensated && options.exactProducts !== false
-        ? pipeline('gram, exact products', { COMPENSATED: 1, EXACT_PRODUCTS: 1, ROLLED_INNER: rolled }).catch((e: Error) => {
+        ? pipeline('gram, exact products', { COMPENSATED: 1, EXACT_PRODUCTS: 1, ...rolled }).catch((e: Error) => {
             console.warn(`WebGPU Gram's exact-product kernel failed to compile (${e.message}); BF16/F16 weights take the general kernel.`);
             return null;
           })
