@@ -148,12 +148,11 @@ async function main() {
   const peak = await measureKernelPeak();
   const threaded = backends.includes('wasm-threads') ? await createLinalg({ threads: cores }) : null;
   const pool = backends.includes('wasm-pool') ? createNodePool(new URL('./engine-worker.mjs', import.meta.url)) : null;
-  /** The cores a WASM backend computed on (its note names Chromium's threads); null for a GPU backend. */
-  const wasmCores = (backend: string, note: string | undefined): number | null => {
-    if (backend === 'wasm-1' || backend === 'chromium-wasm-1') return 1;
+  /** The cores a Node WASM backend computed on (Chromium's rows say theirs); null for a GPU backend. */
+  const wasmCores = (backend: string): number | null => {
+    if (backend === 'wasm-1') return 1;
     if (backend === 'wasm-threads') return threaded?.threads ?? 1;
     if (backend === 'wasm-pool') return pool?.size ?? 1;
-    if (backend === 'chromium-wasm-threads') return Number(/^(\d+) threads/.exec(note ?? '')?.[1] ?? cores);
     return null;
   };
   const browserBackends = backends.filter((b): b is BrowserBackend => (BROWSER_BACKENDS as readonly string[]).includes(b));
@@ -213,11 +212,10 @@ async function main() {
     if (scipySeconds !== undefined) bound.ratio_vs_scipy = bound.seconds / scipySeconds;
     bounds.push(bound);
     row('(peak bound)', bound.seconds, peak.gflops * cores, bound.ratio_vs_scipy, '', 1);
-    const report = (backend: string, seconds: number, score: number, note?: string, peakPerCore = peak.gflops) => {
+    const report = (backend: string, seconds: number, score: number, note?: string, peakPerCore = peak.gflops, used = wasmCores(backend)) => {
       const err = refScore === null ? null : Math.abs(score - refScore) / Math.abs(refScore);
       const rec: BenchRecord = { rows, cols, backend, seconds, gflops: benchFlops(rows, cols) / seconds / 1e9, max_rel_score_error: err };
       if (scipySeconds !== undefined) Object.assign(rec, { scipy_seconds: scipySeconds, ratio_vs_scipy: seconds / scipySeconds });
-      const used = wasmCores(backend, note);
       if (used !== null) rec.peak_fraction = rec.gflops / (peakPerCore * used);
       if (note) rec.note = note;
       records.push(rec);
@@ -277,7 +275,7 @@ async function main() {
           }
         } else {
           if (r.peakGflops !== undefined) chromiumPeak = r.peakGflops;
-          report(r.backend, r.seconds, r.score, r.note, r.peakGflops);
+          report(r.backend, r.seconds, r.score, r.note, r.peakGflops, r.threads ?? null);
         }
       }
     }

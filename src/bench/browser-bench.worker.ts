@@ -17,9 +17,11 @@ export interface BrowserBenchRequest {
   backends: BrowserBackend[];
 }
 
-/** peakGflops: this engine's WASM arithmetic peak on one core (measureKernelPeak), for the WASM backends. */
+/** For the WASM backends: threads, the threads the matrix ran on; peakGflops, this engine's WASM
+ *  arithmetic peak on one core (measureKernelPeak). */
 export type BrowserBenchResult =
-  { backend: BrowserBackend; seconds: number; score: number; note?: string; peakGflops?: number } | { backend: BrowserBackend; skipped: string };
+  | { backend: BrowserBackend; seconds: number; score: number; note?: string; threads?: number; peakGflops?: number }
+  | { backend: BrowserBackend; skipped: string };
 
 let single: Linalg | null = null;
 let threaded: Linalg | null = null;
@@ -70,7 +72,7 @@ async function run(req: BrowserBenchRequest): Promise<BrowserBenchResult[]> {
           : `${la.threads} threads inside the matrix`;
     // Chromium's V8 is not Node's: its own peak, measured once, after the first timing.
     if (backend !== 'chromium-webgpu') peakGflops ??= (await measureKernelPeak()).gflops;
-    const peak = backend === 'chromium-webgpu' ? {} : { peakGflops: peakGflops! };
+    const peak = backend === 'chromium-webgpu' ? {} : { threads: la.threads, peakGflops: peakGflops! };
     out.push({ backend, seconds: median(ts), score: spectrumScore(sv, rows, cols).score, ...(note ? { note } : {}), ...peak });
   }
   return out;
