@@ -13,7 +13,7 @@ import { type FloatDtype, decodeToFloat32 } from '../core/dtype.js';
 import { loadModelFolder } from '../core/model.js';
 import { expectClose } from '../testing/compare.js';
 import { oracleRuns, sharedModelDirs } from '../testing/shared-models.js';
-import { createEngineWorker } from './worker-api.js';
+import { type MeasureCpu, createEngineWorker } from './worker-api.js';
 import { matrixJob } from './scan.js';
 import { isFailure } from './types.js';
 import { writeSafetensors, encodeFloats, randomNormal } from '../testing/safetensors-writer.js';
@@ -302,9 +302,17 @@ describe("the GPU route in 'auto' mode (an injected GPU backend)", () => {
     return { open: () => Promise.resolve(gpu), calls };
   }
 
-  async function runSix(delayMs: number) {
+  /**
+   * For the tests where the GPU's Gram must win: cores that take 1.4 s for this Gram (and 1.9 s
+   * for its reduction). Against the cores' real speed (~10 ms here), the fake GPU's own time
+   * (copying the Gram out in JS, a first call still interpreted, a pause while other test files
+   * load the machine) could lose, and did on CI and here.
+   */
+  const slowCores = () => 1e8;
+
+  async function runSix(delayMs: number, measureCpu?: MeasureCpu) {
     const gpu = fakeGpu(delayMs);
-    const engine = createEngineWorker(() => Promise.resolve(src), gpu.open);
+    const engine = createEngineWorker(() => Promise.resolve(src), gpu.open, undefined, measureCpu);
     expect(await engine.init({ backend: 'auto' })).toMatchObject({ backend: 'webgpu' });
     const backends: string[] = [];
     for (let i = 0; i < 6; i++) {
@@ -319,7 +327,7 @@ describe("the GPU route in 'auto' mode (an injected GPU backend)", () => {
   }
 
   it('a GPU faster than the cores computes every Gram', async () => {
-    const { backends, gpuCalls } = await runSix(0);
+    const { backends, gpuCalls } = await runSix(0, slowCores);
     expect(backends).toEqual(Array(6).fill('webgpu'));
     expect(gpuCalls).toBe(6);
   });
@@ -377,9 +385,9 @@ describe("the GPU route in 'auto' mode (an injected GPU backend)", () => {
     return { open: () => Promise.resolve(band), calls };
   }
 
-  async function reductions(backend: 'auto' | 'webgpu', bandDelayMs: number) {
+  async function reductions(backend: 'auto' | 'webgpu', bandDelayMs: number, measureCpu?: MeasureCpu) {
     const band = fakeBand(bandDelayMs);
-    const engine = createEngineWorker(() => Promise.resolve(src), fakeGpu(0).open, band.open);
+    const engine = createEngineWorker(() => Promise.resolve(src), fakeGpu(0).open, band.open, measureCpu);
     await engine.init({ backend, gpuEigen: true });
     const where: string[] = [];
     for (let i = 0; i < 4; i++) {
@@ -393,11 +401,11 @@ describe("the GPU route in 'auto' mode (an injected GPU backend)", () => {
   }
 
   it('--gpu-eigen: a GPU reduction faster than the cores gets every reduction', async () => {
-    expect(await reductions('auto', 0)).toEqual({ where: ['gpu', 'gpu', 'gpu', 'gpu'], bandCalls: 4 });
+    expect(await reductions('auto', 0, slowCores)).toEqual({ where: ['gpu', 'gpu', 'gpu', 'gpu'], bandCalls: 4 });
   });
 
   it('--gpu-eigen: a GPU reduction slower than the cores (a GPU queued by many workers) gets one, then the cores take the next ones back; the Grams stay on the GPU', async () => {
-    expect(await reductions('auto', 3000)).toEqual({ where: ['gpu', 'wasm', 'wasm', 'wasm'], bandCalls: 1 });
+    expect(await reductions('auto', 3000, slowCores)).toEqual({ where: ['gpu', 'wasm', 'wasm', 'wasm'], bandCalls: 1 });
   }, 20_000);
 
   it('--gpu-eigen with forced WebGPU: every reduction on the GPU however slow', async () => {

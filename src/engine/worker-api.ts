@@ -29,10 +29,14 @@ function openWebGpu(allowFallbackAdapter: boolean): Promise<GpuGram | null> {
 /** Opens the experimental GPU band reduction on a GPU backend's device (tests pass their own); null where it cannot. */
 export type OpenBand = (gpu: GpuGram, linalg: Linalg) => Promise<GpuBandReduction | null>;
 
+/** This worker's WASM Gram speed in multiply-adds per second, which 'auto' mode weighs GPU times against (tests pass their own). */
+export type MeasureCpu = (linalg: Linalg) => number;
+
 export function createEngineWorker(
   openSource: (ref: SourceRef) => Promise<ByteSource>,
   openGpu: OpenGpu = openWebGpu,
   openBandReduction: OpenBand = openBand,
+  measureCpu: MeasureCpu = wasmGramMacsPerSecond,
 ): EngineWorkerApi {
   let linalg: Linalg | null = null;
   let blockBytes = DEFAULT_BLOCK_BYTES;
@@ -55,7 +59,7 @@ export function createEngineWorker(
         // a software adapter is slower than WASM.
         gpu = await openGpu(want === 'webgpu');
         gpuMinMacs = want === 'webgpu' ? 0 : GPU_MIN_MACS;
-        router = gpu && want === 'auto' ? new GpuRouters(wasmGramMacsPerSecond(linalg)) : null;
+        router = gpu && want === 'auto' ? new GpuRouters(measureCpu(linalg)) : null;
       }
       if (gpu && options.gpuEigen && !band) {
         band = await openBandReduction(gpu, linalg);
