@@ -242,7 +242,9 @@ const RELAXED_PROBE = (() => {
 
 let relaxedSupported: boolean | undefined;
 
-function probeRelaxedSimd(): boolean {
+/** Whether this engine validates relaxed SIMD right now. Unlike relaxedSimdSupported, not cached:
+ *  Node entry points ask before deciding to turn V8's flag on (node-wasm-features.ts). */
+export function probeRelaxedSimd(): boolean {
   try {
     return WebAssembly.validate(RELAXED_PROBE as BufferSource);
   } catch {
