@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 interface Results {
   machine: {
+    cpu: string;
     cores: number;
     node: string;
     chromium?: string;
@@ -72,6 +73,10 @@ describe('npm run bench (tiny shapes)', () => {
     // the WASM records are read against the measured arithmetic peak; the GPU ones are not
     expect(res.machine.wasm_peak_gflops_per_core).toBeGreaterThan(0);
     expect(['relaxed', 'plain']).toContain(res.machine.wasm_peak_build);
+    // the CPU the ratios were measured on, with its family and model where Linux tells them
+    const cpuName = cpus()[0]?.model.trim();
+    if (cpuName) expect(res.machine.cpu.startsWith(cpuName), res.machine.cpu).toBe(true);
+    if (existsSync('/proc/cpuinfo')) expect(res.machine.cpu).toMatch(/ \(family \d+, model \d+\)$/);
     expect(res.peak_bounds.map((b) => `${b.rows}x${b.cols}`)).toEqual(['96x40', '33x70']);
     for (const b of res.peak_bounds) expect(b.seconds).toBeGreaterThan(0);
     for (const x of res.records) {

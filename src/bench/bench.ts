@@ -26,8 +26,8 @@
  */
 import '../engine/node-wasm-features.js';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spectrumScore } from '../core/spectrum.js';
@@ -67,6 +67,23 @@ interface PeakBound {
   cols: number;
   seconds: number;
   ratio_vs_scipy?: number;
+}
+
+/** The CPU, since every ratio here depends on it: its model name and, on Linux, its family and
+ *  model numbers. A VM often reports only "AMD EPYC", which spans Zen 2 to Zen 5: on 4096² and
+ *  14336×4096 our ratios to scipy were 0.62–0.85× on a Zen 3 (family 25) and 0.73–1.06× on a
+ *  Zen 5 (family 26) of the same 2-core VM type. */
+function describeCpu(): string {
+  const name = cpus()[0]?.model.trim() || 'unknown CPU';
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    const family = /^cpu family\s*:\s*(\d+)/m.exec(info)?.[1];
+    const model = /^model\s*:\s*(\d+)/m.exec(info)?.[1];
+    if (family !== undefined && model !== undefined) return `${name} (family ${family}, model ${model})`;
+  } catch {
+    // no /proc/cpuinfo (not Linux): the model name alone
+  }
+  return name;
 }
 
 const { values } = parseArgs({
@@ -173,8 +190,9 @@ async function main() {
       eigenLinalg = threaded ?? (await createLinalg({ threads: cores }));
     }
   }
+  const cpu = describeCpu();
   console.log(
-    `spectroscope bench: ${cores} cores, node ${process.version}${browser ? `, chromium ${browser.version}` : ''}, scipy ${scipy ? 'yes' : 'not found (no ratios)'}`,
+    `spectroscope bench: ${cores} cores of ${cpu}, node ${process.version}${browser ? `, chromium ${browser.version}` : ''}, scipy ${scipy ? 'yes' : 'not found (no ratios)'}`,
   );
   console.log(
     `WASM arithmetic peak: ${peak.gflops.toFixed(1)} GFLOP/s per core (${peak.build} build: independent f64x2 ${peak.build === 'relaxed' ? 'FMAs' : 'mul + add'}, no memory traffic); ` +
@@ -290,6 +308,7 @@ async function main() {
   if (!values['no-scan']) scan = await scanBench();
   const outFile = values.out ?? 'bench-results.json';
   const machine = {
+    cpu,
     cores,
     node: process.version,
     ...(browser ? { chromium: browser.version } : {}),
