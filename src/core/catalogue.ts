@@ -148,14 +148,33 @@ const BASE_MODEL_PREFIX: Record<string, string> = {
   olmo2: 'model',
   cohere: 'model',
   granite: 'model',
+  granitemoe: 'model',
   xglm: 'model',
+  deepseek_v2: 'model',
+  deepseek_v3: 'model',
+  olmoe: 'model',
+  phimoe: 'model',
+  jamba: 'model',
+  nemotron: 'model',
+  persimmon: 'model',
+  cohere2: 'model',
+  glm: 'model',
+  glm4: 'model',
+  helium: 'model',
+  smollm3: 'model',
+  dbrx: 'transformer',
+  falcon_mamba: 'backbone',
 };
 
-/** The prefix to put in front of module names ('' when the keys already carry it, or unknown). */
+/**
+ * The prefix to put in front of module names ('' when the keys already carry it, or unknown).
+ * It depends on `model_type` alone: AutoModelForCausalLM picks its class from the config's type
+ * (gpt2 → GPT2LMHeadModel), whatever `architectures` says or whether it is there at all.
+ */
 export function missingBasePrefix(config: ModelConfig | null, tensorNames: string[]): string {
-  const arch = config?.architectures?.[0] ?? '';
-  const prefix = typeof config?.model_type === 'string' ? BASE_MODEL_PREFIX[config.model_type] : undefined;
-  if (!prefix || !/(ForCausalLM|LMHeadModel)$/.test(arch) || tensorNames.length === 0) return '';
+  const prefix =
+    typeof config?.model_type === 'string' && Object.hasOwn(BASE_MODEL_PREFIX, config.model_type) ? BASE_MODEL_PREFIX[config.model_type] : undefined;
+  if (!prefix || tensorNames.length === 0) return '';
   return tensorNames.some((n) => n.startsWith(prefix + '.')) ? '' : prefix + '.';
 }
 

@@ -159,6 +159,18 @@ describe('base-model checkpoints get the prefix transformers gives them', () => 
     // Reading still uses the file's own tensor names.
     expect(cat.modules.find((m) => m.name === 'transformer.h.0.attn.c_attn')!.weight.name).toBe('h.0.attn.c_attn.weight');
   });
+  it('the prefix follows model_type, as AutoModelForCausalLM does, whatever `architectures` says', async () => {
+    for (const extra of [{}, { architectures: ['GPT2Model'] }]) {
+      const cat = buildCatalogue(await loadModelFolder([shard('model.safetensors', gpt2), config({ model_type: 'gpt2', vocab_size: 50, ...extra })]));
+      expect(cat.modules.map((m) => m.name)).toContain('transformer.h.0.attn.c_attn');
+      expect(cat.modules.find((m) => m.name === 'lm_head')?.tiedTo).toBe('transformer.wte');
+    }
+    // an unknown type (or a key of Object.prototype) adds nothing
+    for (const model_type of ['not-a-model', 'constructor']) {
+      const cat = buildCatalogue(await loadModelFolder([shard('model.safetensors', gpt2), config({ model_type })]));
+      expect(cat.modules.map((m) => m.name)).toContain('h.0.attn.c_attn');
+    }
+  });
   it('keys that already carry the prefix are left alone', async () => {
     const prefixed = gpt2.map((t) => ({ ...t, name: 'transformer.' + t.name }));
     const cat = buildCatalogue(
