@@ -224,6 +224,40 @@ const swiftShaderDawn = (() => {
   return { dawnEntry, missing, env: { LD_LIBRARY_PATH: chromiumLib, VK_ICD_FILENAMES: icd } };
 })();
 
+describe('weights of more than two dimensions (--all-types)', () => {
+  it('are scored as the reference batches them: snr / S[0] when S[0] is one value, else NaN', async () => {
+    const { writeSafetensors, encodeFloats } = await import('../testing/safetensors-writer.js');
+    const w = (n: number) =>
+      encodeFloats(
+        Float32Array.from({ length: n }, (_, i) => (((i * 7 + 5) % 11) - 5) / 4),
+        'F32',
+      );
+    const dir = join(work, 'batched');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'config.json'), '{"model_type": "mamba", "architectures": ["MambaForCausalLM"]}');
+    writeFileSync(
+      join(dir, 'model.safetensors'),
+      writeSafetensors([
+        { name: 'backbone.layers.0.mixer.conv1d.weight', dtype: 'F32', shape: [5, 1, 4], data: w(20) },
+        { name: 'backbone.layers.0.mixer.stacked.weight', dtype: 'F32', shape: [2, 3, 4], data: w(24) },
+        { name: 'backbone.layers.0.mixer.out_proj.weight', dtype: 'F32', shape: [4, 6], data: w(24) },
+      ]),
+    );
+    const out = join(work, 'batched-out');
+    const r = cli(['scan', dir, '--all-types', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const results = parsePyJson(outputs(out).results.text) as Record<string, { snr: number; type: string }>;
+    // numpy, emulating the reference's float32 torch ops (as in spectrum.test.ts)
+    expectClose(results['backbone.layers.0.mixer.conv1d']!.snr, 6.0376691818237305);
+    expect(results['backbone.layers.0.mixer.stacked']!.snr).toBeNaN();
+    expect(results['backbone.layers.0.mixer.out_proj']!.type).toBe('mixer.out_proj');
+    // the default selection keeps to 2-D types
+    const d = cli(['scan', dir, '--out', join(work, 'batched-default')]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(Object.keys(parsePyJson(outputs(join(work, 'batched-default')).results.text) as object)).toEqual(['backbone.layers.0.mixer.out_proj']);
+  });
+});
+
 describe('--block-mb: matrices streamed in row blocks and column slabs', () => {
   // The reference checkpoints are too small for any block the CLI accepts (1 MB at least) to
   // stream them, so this model is built from Walsh functions, whose singular values are known
@@ -373,6 +407,16 @@ describe('spectroscope inspect and errors', () => {
       expect(r.code, bad).toBe(2);
       expect(r.stderr).toMatch(/--memory-gb must be a positive number of gigabytes/);
     }
+  });
+
+  it('a folder with no config.json is scanned, with a warning that says what that changes', () => {
+    const dir = join(work, 'no-config');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'model.safetensors'), readFileSync(join(stories, 'model.safetensors')));
+    const r = cli(['scan', dir, '--out', join(dir, 'out')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^spectroscope: warning: no-config: no config\.json: .*tied lm_head/m);
+    expect(cli(['scan', stories, '--out', join(dir, 'out-with-config')]).stderr).not.toMatch(/config\.json/);
   });
 
   it('a folder that does not exist', () => {

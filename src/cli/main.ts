@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildCatalogue, isScorable, selectTypes, type Catalogue } from '../core/catalogue.js';
+import { NO_CONFIG_NOTE, buildCatalogue, isScorable, selectTypes, type Catalogue } from '../core/catalogue.js';
 import { SpectroscopeError } from '../core/errors.js';
 import { outputFileNames, resultsJson, sortedJson, unfrozenYaml } from '../core/export.js';
 import { loadModelFolder, type ModelFolder } from '../core/model.js';
@@ -177,6 +177,7 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
   const problem = firstProblem(model);
   if (problem) throw problem;
   if (catalogue.modules.length === 0) throw new SpectroscopeError('no-weights', basename(dir), 'has no weight tensors (no tensor name ends in ".weight")');
+  if (!model.config) process.stderr.write(`spectroscope: warning: ${basename(dir)}: ${NO_CONFIG_NOTE}\n`);
 
   const typeNames =
     typeof values.types === 'string'

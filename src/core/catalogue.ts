@@ -18,13 +18,16 @@ export interface ModuleInfo {
   layer: number | null;
   /** The tensor scored; for a tied lm_head, the embedding's tensor. */
   weight: TensorInfo;
-  /** The 2-D view the score is computed on (1-D weights are 1×d). */
+  /** The 2-D view the score is computed on (1-D weights are 1×d; more dimensions: the last two). */
   rows: number;
   cols: number;
+  /** A weight with more than two dimensions is a batch of rows×cols matrices, as torch's svdvals
+   *  takes it: the dimensions before the last two. Absent for 1-D and 2-D weights. */
+  batchShape?: number[];
   dtype: Dtype;
   /** Set when lm_head is scored from the tied embedding. */
   tiedTo?: string;
-  /** Why this module cannot be scored (quantized, integer, >2-D); undefined when it can. */
+  /** Why this module cannot be scored (quantized, integer, a scalar); undefined when it can. */
   unsupported?: string;
 }
 
@@ -178,7 +181,9 @@ export function missingBasePrefix(config: ModelConfig | null, tensorNames: strin
   return tensorNames.some((n) => n.startsWith(prefix + '.')) ? '' : prefix + '.';
 }
 
-const HEAD_EMBEDDINGS = ['embed_tokens', 'wte', 'embed_in', 'word_embeddings', 'tok_embeddings', 'shared'];
+// Input embeddings a tied head can share: Llama's embed_tokens, GPT-2's wte, GPT-NeoX's embed_in,
+// BLOOM's word_embeddings, llama2.c's tok_embeddings, T5's shared, Mamba's and RWKV's embeddings.
+const HEAD_EMBEDDINGS = ['embed_tokens', 'wte', 'embed_in', 'word_embeddings', 'tok_embeddings', 'shared', 'embeddings'];
 
 function findInputEmbedding(modules: ModuleInfo[], config: ModelConfig | null): ModuleInfo | undefined {
   const candidates = modules.filter(
@@ -187,6 +192,10 @@ function findInputEmbedding(modules: ModuleInfo[], config: ModelConfig | null): 
   const vocab = config?.vocab_size;
   return candidates.find((m) => typeof vocab === 'number' && m.rows === vocab) ?? candidates[0];
 }
+
+/** Said in the page and the CLI when a folder has no config.json. */
+export const NO_CONFIG_NOTE =
+  'no config.json: modules are named as the tensors are, with no tied lm_head (tie_word_embeddings) and no base-model prefix; the reference, which loads the model with transformers, needs config.json';
 
 export function buildCatalogue(folder: Pick<ModelFolder, 'tensors' | 'tensorOrder' | 'config'>): Catalogue {
   const { tensors, tensorOrder, config } = folder;
@@ -208,10 +217,10 @@ export function buildCatalogue(folder: Pick<ModelFolder, 'tensors' | 'tensorOrde
     if (quant) unsupported = `${quant}${quantMethod ? ` (${quantMethod})` : ''} are not supported yet`;
     else if (!isFloatDtype(t.dtype))
       unsupported = `${t.dtype} weights are not float weights${quantMethod ? ` (${quantMethod} quantized)` : ''}: not supported yet`;
-    else if (shape.length > 2) unsupported = `${shape.length}-D weights [${shape.join(', ')}] are not matrices`;
     else if (shape.length === 0) unsupported = 'a scalar weight is not a matrix';
-    const [rows, cols] = shape.length === 1 ? [1, shape[0]!] : [shape[0] ?? 0, shape[1] ?? 0];
-    modules.push({ name, type, layer: moduleLayer(name), weight: t, rows, cols, dtype: t.dtype, ...(unsupported ? { unsupported } : {}) });
+    const [rows, cols] = shape.length === 1 ? [1, shape[0]!] : [shape[shape.length - 2] ?? 0, shape[shape.length - 1] ?? 0];
+    const batch = shape.length > 2 ? { batchShape: shape.slice(0, -2) } : {};
+    modules.push({ name, type, layer: moduleLayer(name), weight: t, rows, cols, dtype: t.dtype, ...batch, ...(unsupported ? { unsupported } : {}) });
     const prefix = name.slice(0, name.length - type.length);
     if (!prefixRank.has(type + '\u0000' + stripLayer(prefix))) prefixRank.set(type + '\u0000' + stripLayer(prefix), prefixRank.size);
   }

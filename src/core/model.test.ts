@@ -171,6 +171,14 @@ describe('base-model checkpoints get the prefix transformers gives them', () => 
       expect(cat.modules.map((m) => m.name)).toContain('h.0.attn.c_attn');
     }
   });
+  it("Mamba: the tied head is the backbone's `embeddings`", async () => {
+    const mamba = [f32('backbone.embeddings.weight', [50, 8]), f32('backbone.layers.0.mixer.in_proj.weight', [32, 8]), f32('backbone.norm_f.weight', [8])];
+    const cat = buildCatalogue(
+      await loadModelFolder([shard('model.safetensors', mamba), config({ model_type: 'mamba', tie_word_embeddings: true, vocab_size: 50 })]),
+    );
+    expect(cat.modules.find((m) => m.name === 'lm_head')?.tiedTo).toBe('backbone.embeddings');
+    expect(cat.types.filter((t) => t.defaultSelected).map((t) => t.name)).toEqual(['lm_head', 'mixer.in_proj']);
+  });
   it('keys that already carry the prefix are left alone', async () => {
     const prefixed = gpt2.map((t) => ({ ...t, name: 'transformer.' + t.name }));
     const cat = buildCatalogue(

@@ -37,6 +37,27 @@ export function quantileLinear(ascending: ArrayLike<number>, q: number): number 
 
 /** `singularValues` descending (any precision); rows×cols is the matrix's shape. */
 export function spectrumScore(singularValues: ArrayLike<number>, rows: number, cols: number): ScoreDetails {
+  return scoreOf(singularValues, rows, cols);
+}
+
+/**
+ * The score of a weight with more than two dimensions (a convolution's [out, in, width], experts
+ * stacked as [experts, rows, cols]), as the reference computes it: torch.linalg.svdvals takes it
+ * as a batch of rows×cols matrices (its last two dimensions) and returns S of shape
+ * batchShape + [k]. The quantiles, the threshold (from rows and cols) and the sums run over all
+ * of S; the divisor S[0] is the first matrix's values (over the remaining batch dimensions), and
+ * `.item()` of snr / S[0] succeeds only when that is a single value. Otherwise the reference's
+ * except-branch records NaN, and so do we.
+ * `singularValues`: each matrix's values, descending, the matrices in the tensor's order.
+ */
+export function spectrumScoreBatched(singularValues: ArrayLike<number>, batchShape: readonly number[], rows: number, cols: number): ScoreDetails {
+  const divisorValues = batchShape.slice(1).reduce((a, b) => a * b, 1) * Math.min(rows, cols);
+  const details = scoreOf(singularValues, rows, cols);
+  return divisorValues === 1 ? details : { ...details, score: NaN };
+}
+
+/** The score with s[0] as the divisor (S_max for one matrix's descending values). */
+function scoreOf(singularValues: ArrayLike<number>, rows: number, cols: number): ScoreDetails {
   const n = singularValues.length;
   if (n === 0) throw new RangeError('spectrumScore: no singular values (empty matrix)');
   const s = Float32Array.from(singularValues as ArrayLike<number>);

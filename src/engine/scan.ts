@@ -57,7 +57,8 @@ export function toScored(results: ModuleResult[]): ScoredModule[] {
 /** The engine's job for one module's weight matrix. */
 export function matrixJob(m: ModuleInfo, id: number, source: SourceRef): MatrixJob {
   const w = m.weight;
-  return { id, source, tensor: w.name, offset: w.offset, byteLength: w.byteLength, dtype: m.dtype as FloatDtype, rows: m.rows, cols: m.cols };
+  const job: MatrixJob = { id, source, tensor: w.name, offset: w.offset, byteLength: w.byteLength, dtype: m.dtype as FloatDtype, rows: m.rows, cols: m.cols };
+  return m.batchShape ? { ...job, batchShape: m.batchShape } : job;
 }
 
 export async function scanModel(opts: ScanOptions): Promise<ScanOutcome> {

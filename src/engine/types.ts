@@ -19,6 +19,9 @@ export interface MatrixJob {
   dtype: FloatDtype;
   rows: number;
   cols: number;
+  /** A weight of more than two dimensions: a batch of rows×cols matrices, stored one after the
+   *  other, with these leading dimensions (see spectrumScoreBatched). */
+  batchShape?: number[];
 }
 
 export interface MatrixResult {

@@ -5,7 +5,7 @@
  */
 import type { ByteSource } from '../core/bytesource.js';
 import { bytesPerElement, decodeToFloat32 } from '../core/dtype.js';
-import { spectrumScore } from '../core/spectrum.js';
+import { spectrumScore, spectrumScoreBatched } from '../core/spectrum.js';
 import { type Linalg, KernelError, createLinalg } from './kernels/linalg.js';
 import { DEFAULT_BLOCK_BYTES, GPU_MIN_MACS, READ_CHUNK_BYTES, columnSlabWidth, gpuGramEligible, streamsInColumnSlabs, streamsInRowBlocks } from './memory.js';
 import { GpuRouters } from './gpu-router.js';
@@ -78,6 +78,7 @@ export function createEngineWorker(
         const n = Math.max(job.rows, job.cols);
         let out: { singularValues: Float64Array; bytesRead: number; eigenOnGpu?: boolean } | null = null;
         let backend: BackendName = 'wasm';
+        if (job.batchShape) return { ...(await batchedSingularValues(linalg, src, job, blockBytes)), seconds: (performance.now() - t0) / 1000, backend };
         const gramRouter = router?.for(job.rows, job.cols);
         if (gpu && gpuGramEligible(job.rows, job.cols, gpuMinMacs) && (gramRouter?.useGpu() ?? true)) {
           try {
@@ -122,6 +123,27 @@ export function createEngineWorker(
       }
     },
   };
+}
+
+/**
+ * A weight of more than two dimensions, scored as the reference scores it (spectrumScoreBatched):
+ * every rows×cols matrix of the batch in turn, on WASM (these are convolution kernels and the
+ * like: small, or few).
+ */
+async function batchedSingularValues(linalg: Linalg, src: ByteSource, job: MatrixJob, blockBytes: number): Promise<Omit<MatrixResult, 'seconds' | 'backend'>> {
+  const batchShape = job.batchShape ?? [];
+  const count = batchShape.reduce((a, b) => a * b, 1);
+  const k = Math.min(job.rows, job.cols);
+  if (count === 0 || k === 0) throw new KernelError('bad-shape', `${job.tensor} is empty ([${[...batchShape, job.rows, job.cols].join(', ')}])`);
+  const matrixBytes = job.byteLength / count;
+  const all = new Float64Array(count * k);
+  let bytesRead = 0;
+  for (let i = 0; i < count; i++) {
+    const one = await singularValuesOf(linalg, src, { ...job, offset: job.offset + i * matrixBytes, byteLength: matrixBytes }, blockBytes);
+    all.set(one.singularValues, i * k);
+    bytesRead += one.bytesRead;
+  }
+  return { id: job.id, singularValues: all, details: spectrumScoreBatched(all, batchShape, job.rows, job.cols), bytesRead };
 }
 
 /** The experimental GPU band reduction, or null where it cannot open or fails its self-test. */

@@ -9,7 +9,7 @@
 /* eslint-disable svelte/prefer-svelte-reactivity -- Maps and Sets here are either temporaries inside
    one computation or the deliberately non-reactive result stores, published through `version`. */
 import { BlobSource } from '../../core/bytesource.js';
-import { type Catalogue, buildCatalogue, moduleLayer } from '../../core/catalogue.js';
+import { type Catalogue, NO_CONFIG_NOTE, buildCatalogue, moduleLayer } from '../../core/catalogue.js';
 import { SpectroscopeError } from '../../core/errors.js';
 import { modelSlug, outputFileNames, parseResultsJson, resultsJson, sortedJson, unfrozenYaml } from '../../core/export.js';
 import { type ModelFolder, loadModelFolder } from '../../core/model.js';
@@ -558,6 +558,7 @@ export class AppState {
         notes.push(
           `lm_head is tied to ${catalogue.modules.find((m) => m.tiedTo)?.tiedTo ?? 'the embedding'} (tie_word_embeddings): it is scored from the embedding's weights, as the reference does.`,
         );
+      if (!folder.config && catalogue.modules.length) notes.push(NO_CONFIG_NOTE.charAt(0).toUpperCase() + NO_CONFIG_NOTE.slice(1) + '.');
       if (catalogue.quantization)
         notes.push(`Quantized weights (${catalogue.quantization}) cannot be scored yet; open the unquantized checkpoint to score those modules.`);
       if (a.duplicates.length)
