@@ -245,13 +245,18 @@ export function buildCatalogue(folder: Pick<ModelFolder, 'tensors' | 'tensorOrde
 
   // Tied head: the reference (through transformers) scans `lm_head` even when only the
   // embedding is stored. Tie when the config says so, or says nothing and no head is stored.
+  // With tie_word_embeddings: true, a stored lm_head.weight is replaced too: from_pretrained
+  // ties the head to the embedding again after loading, so the stored one is never used.
   let tiedHead = false;
-  if (!tensors.has('lm_head.weight') && config && config.tie_word_embeddings !== false && !modules.some((m) => m.name === 'lm_head')) {
-    const explicit = config.tie_word_embeddings === true;
+  const storedHead = modules.findIndex((m) => m.name === 'lm_head');
+  const explicitTie = config?.tie_word_embeddings === true;
+  if (config && config.tie_word_embeddings !== false && (storedHead < 0 || explicitTie)) {
     const hasOtherHead = modules.some((m) => /(^|\.)(embed_out|output)$/.test(m.name));
     const emb = findInputEmbedding(modules, config);
-    if (emb && (explicit || !hasOtherHead)) {
-      modules.push({ ...emb, name: 'lm_head', type: 'lm_head', layer: null, tiedTo: emb.name });
+    if (emb && (explicitTie || !hasOtherHead)) {
+      const head: ModuleInfo = { ...emb, name: 'lm_head', type: 'lm_head', layer: null, tiedTo: emb.name };
+      if (storedHead < 0) modules.push(head);
+      else modules[storedHead] = head;
       tiedHead = true;
     }
   }

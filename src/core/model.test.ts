@@ -111,6 +111,17 @@ describe('tied heads and quantized weights', () => {
     expect(cat.types.find((t) => t.name === 'lm_head')!.defaultSelected).toBe(true);
     expect(cat.types.find((t) => t.name === 'model.embed_tokens')!.defaultSelected).toBe(false);
   });
+  it('tie_word_embeddings: true with lm_head.weight stored too: scored from the embedding, as transformers re-ties it after loading', async () => {
+    const withHead = [...base, f32('lm_head.weight', [16, 4])];
+    const cat = buildCatalogue(await loadModelFolder([shard('model.safetensors', withHead), config({ tie_word_embeddings: true, vocab_size: 16 })]));
+    expect(cat.modules.filter((m) => m.name === 'lm_head').map((m) => m.weight.name)).toEqual(['model.embed_tokens.weight']);
+    expect(cat.tiedHead).toBe(true);
+    // saying nothing, or false, keeps the stored head
+    for (const tie of [{}, { tie_word_embeddings: false }]) {
+      const own = buildCatalogue(await loadModelFolder([shard('model.safetensors', withHead), config({ vocab_size: 16, ...tie })]));
+      expect(own.modules.filter((m) => m.name === 'lm_head').map((m) => m.weight.name)).toEqual(['lm_head.weight']);
+    }
+  });
   it('tie_word_embeddings: false adds nothing', async () => {
     const cat = buildCatalogue(await loadModelFolder([shard('model.safetensors', base), config({ tie_word_embeddings: false })]));
     expect(cat.modules.some((m) => m.name === 'lm_head')).toBe(false);
