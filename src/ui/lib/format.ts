@@ -23,6 +23,11 @@ export function formatNumber(x: number | undefined, digits = 5): string {
   return Number(x.toPrecision(digits)).toString();
 }
 
+/** A module's weight shape: rows×cols, or every dimension of a batched weight. */
+export function formatShape(m: { rows?: number; cols?: number; batchShape?: number[] }): string {
+  return m.rows === undefined ? '' : [...(m.batchShape ?? []), m.rows, m.cols].join('×');
+}
+
 export function plural(n: number, one: string, many = one + 's'): string {
   return `${n} ${n === 1 ? one : many}`;
 }

@@ -535,6 +535,7 @@ export class AppState {
           layer: m.layer,
           rows: m.rows,
           cols: m.cols,
+          ...(m.batchShape ? { batchShape: m.batchShape } : {}),
           dtype: m.dtype,
           file: m.weight.file,
           ...(m.tiedTo ? { tiedTo: m.tiedTo } : {}),

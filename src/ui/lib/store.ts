@@ -25,6 +25,8 @@ export interface StoredModule {
   layer: number | null;
   rows?: number;
   cols?: number;
+  /** A weight of more than two dimensions: the dimensions before rows×cols. */
+  batchShape?: number[];
   dtype?: string;
   file?: string;
   tiedTo?: string;

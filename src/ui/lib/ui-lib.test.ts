@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { arrange } from './files.js';
 import { figuresCsv, pythonSnippet } from '../../core/export-extra.js';
-import { formatDate, formatNumber, groupDigits } from './format.js';
+import { formatDate, formatNumber, formatShape, groupDigits } from './format.js';
 import { MAX_SCANS, overflow } from './store.js';
 
 const f = (name: string) => new File(['x'], name);
@@ -65,6 +65,11 @@ describe('format', () => {
     expect(formatNumber(1.5e-7)).toBe('1.5e-7');
     expect(formatNumber(2e9)).toBe('2e+9');
     expect(groupDigits(1234567)).toBe('1,234,567');
+  });
+  it('shapes: rows×cols, every dimension of a batched weight, nothing for a module not read', () => {
+    expect(formatShape({ rows: 4, cols: 6 })).toBe('4×6');
+    expect(formatShape({ rows: 1, cols: 4, batchShape: [5] })).toBe('5×1×4');
+    expect(formatShape({})).toBe('');
   });
 });
 
