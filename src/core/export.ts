@@ -3,7 +3,7 @@
  * JSON, and the Axolotl `unfrozen_parameters` YAML.
  */
 import { pyJsonDump, parsePyJson, type PyValue } from './pyjson.js';
-import { groupByType, selectTop, sortDescending, type ScoredModule } from './selection.js';
+import { groupByType, referenceOrder, selectTop, sortDescending, type ScoredModule } from './selection.js';
 import { SpectroscopeError } from './errors.js';
 
 export function modelSlug(modelName: string): string {
@@ -19,17 +19,18 @@ export function outputFileNames(modelName: string, percent: number) {
   };
 }
 
-/** `snr_results_<slug>.json`: modules in scan order (types in scan order, layers in order). */
+/** `snr_results_<slug>.json`: modules in scan order (types in scan order, layers in order),
+ *  as the reference meets them (referenceOrder). */
 export function resultsJson(results: ScoredModule[]): string {
   const obj: Record<string, PyValue> = {};
-  for (const r of results) obj[r.name] = { snr: r.score, type: r.type };
+  for (const r of referenceOrder(results)) obj[r.name] = { snr: r.score, type: r.type };
   return pyJsonDump(obj);
 }
 
 /** `snr_results_<slug>_sorted.json`: per type, modules best first. */
 export function sortedJson(results: ScoredModule[]): string {
   const obj: Record<string, PyValue> = {};
-  for (const [type, group] of groupByType(results)) {
+  for (const [type, group] of groupByType(referenceOrder(results))) {
     const inner: Record<string, PyValue> = {};
     for (const m of sortDescending(group)) inner[m.name] = m.score;
     obj[type] = inner;
@@ -39,7 +40,7 @@ export function sortedJson(results: ScoredModule[]): string {
 
 export function unfrozenYaml(results: ScoredModule[], percent: number): string {
   let out = 'unfrozen_parameters:\n- ^lm_head.weight$\n- ^model.embed_tokens.weight$\n';
-  for (const [type, picks] of selectTop(results, percent)) {
+  for (const [type, picks] of selectTop(referenceOrder(results), percent)) {
     out += `# ${type} layers\n`;
     for (const name of picks) out += `- ${name}\n`;
   }
