@@ -241,6 +241,7 @@ describe('weights of more than two dimensions (--all-types)', () => {
         { name: 'backbone.layers.0.mixer.conv1d.weight', dtype: 'F32', shape: [5, 1, 4], data: w(20) },
         { name: 'backbone.layers.0.mixer.stacked.weight', dtype: 'F32', shape: [2, 3, 4], data: w(24) },
         { name: 'backbone.layers.0.mixer.out_proj.weight', dtype: 'F32', shape: [4, 6], data: w(24) },
+        { name: 'backbone.layers.0.mixer.scale.weight', dtype: 'F32', shape: [], data: w(1) },
       ]),
     );
     const out = join(work, 'batched-out');
@@ -251,6 +252,9 @@ describe('weights of more than two dimensions (--all-types)', () => {
     expectClose(results['backbone.layers.0.mixer.conv1d']!.snr, 6.0376691818237305);
     expect(results['backbone.layers.0.mixer.stacked']!.snr).toBeNaN();
     expect(results['backbone.layers.0.mixer.out_proj']!.type).toBe('mixer.out_proj');
+    // a scalar weight: NaN, as the reference's svdvals refuses it, and a warning; the scan goes on
+    expect(results['backbone.layers.0.mixer.scale']!.snr).toBeNaN();
+    expect(r.stderr).toMatch(/warning: model\.safetensors: backbone\.layers\.0\.mixer\.scale not scored: a scalar weight is not a matrix/);
     // the default selection keeps to 2-D types
     const d = cli(['scan', dir, '--out', join(work, 'batched-default')]);
     expect(d.code, d.stderr).toBe(0);

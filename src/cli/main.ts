@@ -189,7 +189,9 @@ async function scan(dir: string, model: ModelFolder, catalogue: Catalogue, value
   const { types, unknown } = selectTypes(catalogue, { allTypes: values['all-types'] === true, ...(typeNames ? { types: typeNames } : {}) });
   if (unknown.length) throw new UsageError(`unknown type ${JSON.stringify(unknown[0])}; this model's types: ${catalogue.types.map((t) => t.name).join(', ')}`);
   if (types.length === 0) throw new UsageError('no types selected');
-  const unsupported = types.flatMap((t) => t.modules).find((m) => m.unsupported);
+  // Quantized or integer weights stop the scan: their scores would say nothing. A scalar weight
+  // only gets NaN, as in the reference (whose svdvals refuses it), and the scan goes on.
+  const unsupported = types.flatMap((t) => t.modules).find((m) => m.unsupported && m.weight.shape.length > 0);
   if (unsupported)
     throw new SpectroscopeError('quantized', unsupported.weight.file, `${unsupported.name}: ${unsupported.unsupported}; open the unquantized checkpoint`);
 
