@@ -61,6 +61,35 @@ describe('engine against oracle_details.json', () => {
   }
 });
 
+describe('engine on batched weights (more than two dimensions)', () => {
+  // Each matrix of the batch must get the values a 2-D job of that matrix gets: the small
+  // batch is read at once, the large one (over 16 MB decoded) one matrix at a time.
+  for (const [count, rows, cols] of [
+    [3, 40, 50],
+    [3, 400, 4000],
+  ] as const) {
+    it(`[${count}, ${rows}, ${cols}]: every matrix's values in turn`, async () => {
+      const size = rows * cols;
+      const w = randomNormal(count * size, 7);
+      const bytes = encodeFloats(w, 'F32');
+      const engine = createEngineWorker(() => Promise.resolve(new MemorySource(bytes, 'w')));
+      await engine.init({});
+      const base = { id: 1, source: { name: 'w' }, tensor: 't', dtype: 'F32' as const, rows, cols };
+      const r = await engine.compute({ ...base, offset: 0, byteLength: bytes.length, batchShape: [count] });
+      if (isFailure(r)) throw new Error(r.error);
+      const k = Math.min(rows, cols);
+      expect(r.singularValues.length).toBe(count * k);
+      for (let i = 0; i < count; i++) {
+        const one = await engine.compute({ ...base, offset: i * size * 4, byteLength: size * 4 });
+        if (isFailure(one)) throw new Error(one.error);
+        expect(Array.from(r.singularValues.subarray(i * k, (i + 1) * k)), `matrix ${i}`).toEqual(Array.from(one.singularValues));
+      }
+      expect(r.details.score).toBeNaN(); // S[0] holds k > 1 values
+      expect(r.bytesRead).toBe(bytes.length);
+    });
+  }
+});
+
 describe('engine on hostile matrices', () => {
   const engineFor = (bytes: Uint8Array) => {
     const src = new MemorySource(bytes, 'model.safetensors');

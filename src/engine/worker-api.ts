@@ -127,23 +127,30 @@ export function createEngineWorker(
 
 /**
  * A weight of more than two dimensions, scored as the reference scores it (spectrumScoreBatched):
- * every rows×cols matrix of the batch in turn, on WASM (these are convolution kernels and the
- * like: small, or few).
+ * every rows×cols matrix of the batch in turn, on WASM. A small tensor (a convolution's kernels:
+ * Mamba's conv1d is 1,536 matrices of 1×4) is read and decoded at once, not with a read per
+ * matrix; a large one (stacked experts) one matrix at a time, each as a 2-D job would be.
  */
 async function batchedSingularValues(linalg: Linalg, src: ByteSource, job: MatrixJob, blockBytes: number): Promise<Omit<MatrixResult, 'seconds' | 'backend'>> {
   const batchShape = job.batchShape ?? [];
   const count = batchShape.reduce((a, b) => a * b, 1);
-  const k = Math.min(job.rows, job.cols);
-  if (count === 0 || k === 0) throw new KernelError('bad-shape', `${job.tensor} is empty ([${[...batchShape, job.rows, job.cols].join(', ')}])`);
-  const matrixBytes = job.byteLength / count;
+  const { rows, cols } = job;
+  const k = Math.min(rows, cols);
+  if (count === 0 || k === 0) throw new KernelError('bad-shape', `${job.tensor} is empty ([${[...batchShape, rows, cols].join(', ')}])`);
   const all = new Float64Array(count * k);
-  let bytesRead = 0;
-  for (let i = 0; i < count; i++) {
-    const one = await singularValuesOf(linalg, src, { ...job, offset: job.offset + i * matrixBytes, byteLength: matrixBytes }, blockBytes);
-    all.set(one.singularValues, i * k);
-    bytesRead += one.bytesRead;
+  const size = rows * cols;
+  if (count * size * 4 <= READ_CHUNK_BYTES) {
+    const w = new Float32Array(count * size);
+    await readInto(src, job, 0, w);
+    for (let i = 0; i < count; i++) all.set(linalg.singularValues(w.subarray(i * size, (i + 1) * size), rows, cols), i * k);
+  } else {
+    const matrixBytes = job.byteLength / count;
+    for (let i = 0; i < count; i++) {
+      const one = await singularValuesOf(linalg, src, { ...job, offset: job.offset + i * matrixBytes, byteLength: matrixBytes }, blockBytes);
+      all.set(one.singularValues, i * k);
+    }
   }
-  return { id: job.id, singularValues: all, details: spectrumScoreBatched(all, batchShape, job.rows, job.cols), bytesRead };
+  return { id: job.id, singularValues: all, details: spectrumScoreBatched(all, batchShape, rows, cols), bytesRead: job.byteLength };
 }
 
 /** The experimental GPU band reduction, or null where it cannot open or fails its self-test. */
