@@ -51,9 +51,18 @@ test('demo button: scans the bundled stories260K and its YAML matches spectrum.p
   expect(y25.text.split('\n').filter((l) => l.startsWith('- model.layers.')).length).toBe(7); // floor(5·25/100) = 1 per type, 7 types with 5 modules
   await page.getByTestId('percent').fill('100');
   await expect(page.getByTestId('selection-summary')).toContainText('36 of 36');
+  await page.getByTestId('percent').fill('2');
+  await expect(page.getByTestId('export-none')).toContainText('2% keeps no module');
   await page.getByTestId('percent').fill('0');
   await expect(page.getByTestId('percent')).toHaveAttribute('aria-invalid', 'true');
+  // No file is written at a percent the field no longer shows.
+  await expect(page.getByTestId('download-yaml')).toBeDisabled();
   await page.getByTestId('percent').fill('50');
+
+  // Preview opens the file below the list.
+  await page.getByRole('button', { name: 'Preview the Results JSON' }).click();
+  await expect(page.getByTestId('preview')).toBeVisible();
+  await expect(page.getByTestId('preview')).toContainText('"model.layers.4.self_attn.v_proj": {');
 
   // Copy to the clipboard: the same bytes as the download.
   await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
@@ -76,6 +85,8 @@ test('demo button: scans the bundled stories260K and its YAML matches spectrum.p
   await expect(page.getByTestId('rank-bars')).toBeVisible();
   await shot(page, testInfo, 'ranked-bars');
   await page.getByTestId('tab-table').click();
+  // Every column in view, Rank and Unfrozen included, with no sideways scroll.
+  expect(await page.getByTestId('results-table').evaluate((t) => t.parentElement!.scrollWidth <= t.parentElement!.clientWidth + 1)).toBe(true);
   await page.getByRole('button', { name: 'Score' }).click();
   await page.getByTestId('table-filter').fill('down_proj');
   await expect(page.getByTestId('results-table').locator('tbody tr')).toHaveCount(5);
@@ -202,6 +213,11 @@ test('bad input: each problem names its file and says what to do', async ({ page
       file: 'model.safetensors.index.json',
       text: /model-00002-of-00002\.safetensors/,
     },
+    {
+      dir: make('bad-index', { 'config.json': config, 'model.safetensors': weights, 'model.safetensors.index.json': '{"weight_map": {' }),
+      file: 'model.safetensors.index.json',
+      text: /not valid JSON[\s\S]*download it again/,
+    },
   ];
   await page.goto('./');
   for (const c of cases) {
@@ -211,6 +227,12 @@ test('bad input: each problem names its file and says what to do', async ({ page
     await expect(box.first()).toContainText(c.text);
   }
   await shot(page, testInfo, 'problems');
+
+  // What could be read can still be scanned; the exports then say they are not the whole model.
+  await openFolder(page, cases.find((c) => c.file === 'model.safetensors.index.json')!.dir);
+  await page.getByTestId('scan-anyway').click();
+  await waitForScan(page);
+  await expect(page.getByTestId('export-incomplete')).toContainText('not the whole model');
   copyFileSync(join(stories!.dir, 'config.json'), join(root, 'stories-config-copy.json'));
   expect(basename(root)).toBe('bad');
 });

@@ -170,8 +170,14 @@ function hintFor(e: SpectroscopeError): string | undefined {
     case 'data-size':
     case 'header-too-small':
       return 'The file looks truncated: download it again.';
-    case 'no-weights':
-      return 'Open a Hugging Face model folder: config.json and *.safetensors (with model.safetensors.index.json when sharded).';
+    case 'index-json':
+    case 'config-json':
+      return 'The file is damaged or not what its name says: download it again from the model’s repository.';
+    case 'index-mismatch':
+    case 'duplicate-tensor':
+      return 'The index and the shards come from different versions of the model: download the folder again, index and shards together.';
+    case 'header-too-large':
+      return 'This is not a safetensors file, or it is damaged: download it again.';
     default:
       return undefined;
   }
@@ -182,6 +188,9 @@ export class AppState {
   session = $state.raw<Session | null>(null);
   modelName = $state('');
   percent = $state(50);
+  /** The percent field holds something that is not a whole number from 1 to 100 (the files
+   *  would still be written at `percent`, which the field no longer shows). */
+  percentInvalid = $state(false);
   selectedTypes = $state<string[]>([]);
   /** Reading headers or a results file. */
   busy = $state<string | null>(null);
