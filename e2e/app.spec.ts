@@ -228,6 +228,11 @@ test('bad input: each problem names its file and says what to do', async ({ page
   }
   await shot(page, testInfo, 'problems');
 
+  // A folder with nothing to read gets the reason alone, not an empty model page around it.
+  await openFolder(page, make('only-config', { 'config.json': config }));
+  await expect(page.getByTestId('open-error')).toContainText('no *.safetensors file in the folder');
+  await expect(page.getByTestId('summary')).toHaveCount(0);
+
   // What could be read can still be scanned; the exports then say they are not the whole model.
   await openFolder(page, cases.find((c) => c.file === 'model.safetensors.index.json')!.dir);
   await page.getByTestId('scan-anyway').click();

@@ -577,6 +577,13 @@ export class AppState {
         );
 
       this.problems = folder.problems.map((p) => ({ file: p.file, message: p.message, ...(hintFor(p) ? { hint: hintFor(p)! } : {}) }));
+      if (folder.shards.length === 0 && this.problems.length) {
+        // Nothing readable at all (only a config.json, a .bin, a .gguf): say why, with no empty model page around it.
+        this.openError = this.problems[0]!;
+        this.problems = [];
+        this.busy = null;
+        return;
+      }
       if (catalogue.modules.length === 0 && folder.problems.length === 0) {
         this.problems = [{ file: '', message: 'No weight tensors were found (no tensor name ends in ".weight").' }];
       }
