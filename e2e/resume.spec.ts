@@ -43,6 +43,7 @@ test('reload mid-scan, reopen, Resume: only the missing matrices are computed an
   await waitForScan(page, 120_000);
   // Only the missing matrices went to the engine.
   expect(await totalCount()).toBe(total - kept);
+  await expect(page.getByTestId('scan-kept')).toHaveText(`+ ${kept} kept from before`);
   const resumed = { yaml: await download(page, 'yaml'), results: await download(page, 'results'), sorted: await download(page, 'sorted') };
 
   // 3. The uninterrupted scan of the same files: Start over computes everything.

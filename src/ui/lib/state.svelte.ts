@@ -111,6 +111,9 @@ export interface ScanView {
   bytesTotal: number;
   elapsed: number;
   eta: number | null;
+  /** Matrices of the chosen types scored before this run (a resumed or widened scan): done, total
+   *  and bytes count only what this run computes. */
+  kept: number;
 }
 
 export interface Problem {
@@ -138,7 +141,7 @@ function afterPaint(): Promise<void> {
 /** Results are shown at most this often while scanning. */
 const FLUSH_INTERVAL_MS = 150;
 
-const IDLE_SCAN: ScanView = { status: 'idle', done: 0, total: 0, bytesRead: 0, bytesTotal: 0, elapsed: 0, eta: null };
+const IDLE_SCAN: ScanView = { status: 'idle', done: 0, total: 0, bytesRead: 0, bytesTotal: 0, elapsed: 0, eta: null, kept: 0 };
 
 function readBackendParam(): BackendChoice {
   const v = new URLSearchParams(globalThis.location?.search ?? '').get('backend');
@@ -778,7 +781,7 @@ export class AppState {
       this.beginStored(s);
       const ac = new AbortController();
       this.abort = ac;
-      this.scan = { ...IDLE_SCAN, status: 'scanning' };
+      this.scan = { ...IDLE_SCAN, status: 'scanning', kept: this.keptMatrices(s) };
       this.latestProgress = null;
       let pool: WorkerPool;
       try {
@@ -1042,6 +1045,17 @@ export class AppState {
       this.scan.eta = p.etaSeconds;
     }
     this.version++;
+  }
+
+  /** Distinct tensors of the chosen types that already have a result (a tied head shares its embedding's). */
+  private keptMatrices(s: ModelSession): number {
+    const want = new Set(this.selectedTypes);
+    const kept = new Set<string>();
+    for (const t of s.catalogue.types) {
+      if (!want.has(t.name)) continue;
+      for (const m of t.modules) if (this.results.has(m.name)) kept.add(`${m.weight.file}\u0000${m.weight.name}`);
+    }
+    return kept.size;
   }
 
   private firstScored(): string | null {
