@@ -83,6 +83,15 @@ test('demo button: scans the bundled stories260K and its YAML matches spectrum.p
   // The other views.
   await page.getByTestId('tab-bars').click();
   await expect(page.getByTestId('rank-bars')).toBeVisible();
+  // From the keyboard: a chart is one tab stop, arrows move along its bars, Enter opens one.
+  const downChart = page.getByTestId('rank-chart').filter({ has: page.locator('[aria-label^="model.layers.0.mlp.down_proj:"]') });
+  await downChart.focus();
+  await page.keyboard.press('End'); // the worst down_proj (scores: oracle_out's)
+  await expect(page.getByRole('tooltip')).toContainText('model.layers.3.mlp.down_proj');
+  await page.keyboard.press('Home');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('spectrum-module')).toHaveText('model.layers.4.mlp.down_proj'); // the second best
   await shot(page, testInfo, 'ranked-bars');
   await page.getByTestId('tab-table').click();
   // Every column in view, Rank and Unfrozen included, with no sideways scroll.
