@@ -319,30 +319,17 @@ test('opening another model mid-scan drops the old scan', async ({ page }, testI
 });
 
 test('weights of more than two dimensions: scored in the page as the reference batches them; no config.json is said', async ({ page }, testInfo) => {
-  const { writeSafetensors, encodeFloats } = await import('../src/testing/safetensors-writer.js');
+  const { BATCHED_CONV1D_SCORE, writeBatchedModel } = await import('../src/testing/batched-model.js');
   const { parsePyJson } = await import('../src/core/pyjson.js');
-  const w = (n: number) =>
-    encodeFloats(
-      Float32Array.from({ length: n }, (_, i) => (((i * 7 + 5) % 11) - 5) / 4),
-      'F32',
-    );
-  const tensors = writeSafetensors([
-    { name: 'backbone.layers.0.mixer.conv1d.weight', dtype: 'F32', shape: [5, 1, 4], data: w(20) },
-    { name: 'backbone.layers.0.mixer.stacked.weight', dtype: 'F32', shape: [2, 3, 4], data: w(24) },
-    { name: 'backbone.layers.0.mixer.out_proj.weight', dtype: 'F32', shape: [4, 6], data: w(24) },
-  ]);
   const dir = testInfo.outputPath('batched');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'config.json'), '{"model_type": "mamba", "architectures": ["MambaForCausalLM"]}');
-  writeFileSync(join(dir, 'model.safetensors'), tensors);
+  writeBatchedModel(dir);
   await page.goto('./');
   await openFolder(page, dir);
   await waitForScan(page);
   await page.getByRole('button', { name: 'all', exact: true }).click();
   await waitForScan(page);
   const results = parsePyJson((await download(page, 'results')).text) as Record<string, { snr: number }>;
-  // numpy, emulating the reference's float32 torch ops (as in src/core/spectrum.test.ts)
-  expect(Math.abs(results['backbone.layers.0.mixer.conv1d']!.snr / 6.0376691818237305 - 1)).toBeLessThan(1e-5);
+  expect(Math.abs(results['backbone.layers.0.mixer.conv1d']!.snr / BATCHED_CONV1D_SCORE - 1)).toBeLessThan(1e-5);
   expect(results['backbone.layers.0.mixer.stacked']!.snr).toBeNaN();
   await page.getByTestId('heatmap').locator('[data-module="backbone.layers.0.mixer.stacked"]').click();
   await expect(page.getByTestId('nan-note')).toContainText('S[0]');
@@ -350,8 +337,7 @@ test('weights of more than two dimensions: scored in the page as the reference b
   await shot(page, testInfo, 'batched');
 
   const bare = testInfo.outputPath('no-config');
-  mkdirSync(bare, { recursive: true });
-  writeFileSync(join(bare, 'model.safetensors'), tensors);
+  writeBatchedModel(bare, { config: false });
   await openFolder(page, bare);
   await expect(page.getByTestId('summary')).toContainText('No config.json');
 });

@@ -226,30 +226,14 @@ const swiftShaderDawn = (() => {
 
 describe('weights of more than two dimensions (--all-types)', () => {
   it('are scored as the reference batches them: snr / S[0] when S[0] is one value, else NaN', async () => {
-    const { writeSafetensors, encodeFloats } = await import('../testing/safetensors-writer.js');
-    const w = (n: number) =>
-      encodeFloats(
-        Float32Array.from({ length: n }, (_, i) => (((i * 7 + 5) % 11) - 5) / 4),
-        'F32',
-      );
+    const { BATCHED_CONV1D_SCORE, writeBatchedModel } = await import('../testing/batched-model.js');
     const dir = join(work, 'batched');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'config.json'), '{"model_type": "mamba", "architectures": ["MambaForCausalLM"]}');
-    writeFileSync(
-      join(dir, 'model.safetensors'),
-      writeSafetensors([
-        { name: 'backbone.layers.0.mixer.conv1d.weight', dtype: 'F32', shape: [5, 1, 4], data: w(20) },
-        { name: 'backbone.layers.0.mixer.stacked.weight', dtype: 'F32', shape: [2, 3, 4], data: w(24) },
-        { name: 'backbone.layers.0.mixer.out_proj.weight', dtype: 'F32', shape: [4, 6], data: w(24) },
-        { name: 'backbone.layers.0.mixer.scale.weight', dtype: 'F32', shape: [], data: w(1) },
-      ]),
-    );
+    writeBatchedModel(dir);
     const out = join(work, 'batched-out');
     const r = cli(['scan', dir, '--all-types', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const results = parsePyJson(outputs(out).results.text) as Record<string, { snr: number; type: string }>;
-    // numpy, emulating the reference's float32 torch ops (as in spectrum.test.ts)
-    expectClose(results['backbone.layers.0.mixer.conv1d']!.snr, 6.0376691818237305);
+    expectClose(results['backbone.layers.0.mixer.conv1d']!.snr, BATCHED_CONV1D_SCORE);
     expect(results['backbone.layers.0.mixer.stacked']!.snr).toBeNaN();
     expect(results['backbone.layers.0.mixer.out_proj']!.type).toBe('mixer.out_proj');
     // a scalar weight: NaN, as the reference's svdvals refuses it, and a warning; the scan goes on

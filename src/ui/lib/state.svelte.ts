@@ -1053,7 +1053,7 @@ export class AppState {
     const kept = new Set<string>();
     for (const t of s.catalogue.types) {
       if (!want.has(t.name)) continue;
-      for (const m of t.modules) if (this.results.has(m.name)) kept.add(`${m.weight.file}\u0000${m.weight.name}`);
+      for (const m of t.modules) if (this.results.has(m.name)) kept.add(tensorKey(m.weight.file, m.weight.name));
     }
     return kept.size;
   }
